@@ -1,0 +1,27 @@
+export type * from './objects.js';
+export {
+  StatusError,
+  isStatusError,
+  qualifiedResource,
+  notFound,
+  alreadyExists,
+  conflict,
+  OPTIMISTIC_LOCK_MESSAGE,
+  badRequest,
+  unauthorized,
+  forbidden,
+  methodNotAllowed,
+  notAcceptable,
+  unsupportedMediaType,
+  requestEntityTooLarge,
+  expired,
+  gone,
+  internalError,
+  serviceUnavailable,
+  timeout,
+  tooManyRequests,
+  fieldErrorMessage,
+  invalid,
+  field,
+} from './status.js';
+export type { StatusReason, CauseType, FieldError, GroupKind, GroupResource } from './status.js';
