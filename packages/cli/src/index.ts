@@ -1,1 +1,2 @@
-export { main } from './main.js';
+export { main, buildProgram, VERSION } from './main.js';
+export { CliError } from './errors.js';
