@@ -2,7 +2,8 @@
  * The small Kubernetes API client the SDK (online verification, in-cluster config) and the node
  * agent use. It speaks JSON over HTTPS to any Kubernetes API server (boundtoken's or a real one).
  *
- * This file is the contract; `client.ts` implements it.
+ * This file is the contract; `client.ts` (createKubeClient), `paths.ts` (resourcePath),
+ * `kubeconfig.ts`, `in-cluster.ts` and `informer.ts` (createInformer) implement it.
  */
 import type { KubeObject, Status, WatchEvent } from '@boundtoken/api';
 
@@ -52,7 +53,11 @@ export interface ApiErrorShape extends Error {
 export interface WatchOptions extends RequestOptions {
   /** Called for every event line (`ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR`). */
   onEvent: (event: WatchEvent) => void;
-  /** Called once when the stream ends: with an error, or undefined when the server closed it. */
+  /**
+   * Called once when the stream ends: with an error, or undefined when the server closed it.
+   * Not called after `stop()`. For a watch, `timeoutMs` bounds only the wait for the response
+   * headers; the stream itself may stay open as long as the server keeps it.
+   */
   onClose: (err?: Error) => void;
 }
 
