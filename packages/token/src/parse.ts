@@ -1,0 +1,129 @@
+/**
+ * Strict compact-JWS parsing, without verification: exactly three base64url parts (no padding, no
+ * whitespace, canonical trailing bits), a header that is a JSON object with a string `alg`, a
+ * payload that is a JSON object, and a size limit checked before any work. Also Kubernetes'
+ * lenient unverified issuer pre-check (`peekIssuer`).
+ */
+import { TokenError } from './errors.js';
+
+export interface JwsHeader {
+  alg: string;
+  kid?: string;
+  [k: string]: unknown;
+}
+
+export interface DecodedToken {
+  header: JwsHeader;
+  payload: Record<string, unknown>;
+  signature: Buffer;
+  /** `<header>.<payload>` as it appears in the token: the bytes the signature covers. */
+  signingInput: string;
+}
+
+/** Default size limit of decodeToken and the verifiers: 64 KiB (Kubernetes tokens are ~1 KiB). */
+export const DEFAULT_MAX_TOKEN_BYTES = 64 * 1024;
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const B64_VALUES = (() => {
+  const t = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let i = 0; i < alphabet.length; i++) t[alphabet.charCodeAt(i)] = i;
+  return t;
+})();
+
+/** True when `s` is unpadded, canonical base64url (length mod 4 ≠ 1, unused trailing bits zero). */
+export function isStrictBase64url(s: string): boolean {
+  if (!BASE64URL.test(s)) return false;
+  const rem = s.length & 3;
+  if (rem === 0) return true;
+  if (rem === 1) return false;
+  const last = B64_VALUES[s.charCodeAt(s.length - 1)]!;
+  return rem === 2 ? (last & 0x0f) === 0 : (last & 0x03) === 0;
+}
+
+function malformed(message: string, cause?: unknown): TokenError {
+  return new TokenError('ERR_TOKEN_MALFORMED', message, cause === undefined ? undefined : { cause });
+}
+
+function parseJsonObject(segment: string, what: 'header' | 'payload'): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw malformed(`token ${what} is not valid JSON`, err);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw malformed(`token ${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Splits and checks the three parts; returns the dot positions. */
+export function splitToken(token: string, maxBytes: number): [number, number] {
+  if (typeof token !== 'string') throw new TypeError('token must be a string');
+  // Characters outside base64url are rejected below, so length in chars = length in bytes here.
+  if (token.length > maxBytes) {
+    throw new TokenError('ERR_TOKEN_TOO_LARGE', `token is larger than ${maxBytes} bytes`);
+  }
+  const d1 = token.indexOf('.');
+  const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
+  if (d2 < 0 || token.indexOf('.', d2 + 1) >= 0) {
+    throw malformed('token is not a compact JWS: it must have exactly three dot-separated parts');
+  }
+  if (d1 === 0 || d2 === d1 + 1) throw malformed('token header or payload is empty');
+  if (!isStrictBase64url(token.slice(0, d1)) || !isStrictBase64url(token.slice(d1 + 1, d2)) || !isStrictBase64url(token.slice(d2 + 1))) {
+    throw malformed('token parts must be unpadded base64url');
+  }
+  return [d1, d2];
+}
+
+/** Parses a header segment (already checked as base64url) and validates its shape. */
+export function parseHeader(segment: string): JwsHeader {
+  const header = parseJsonObject(segment, 'header');
+  if (typeof header.alg !== 'string') throw malformed('token header has no "alg" string');
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw malformed('token header "kid" is not a string');
+  if (header.crit !== undefined) throw malformed('token header "crit" is not supported');
+  return header as JwsHeader;
+}
+
+export function parsePayload(segment: string): Record<string, unknown> {
+  return parseJsonObject(segment, 'payload');
+}
+
+/**
+ * Decodes a compact JWS strictly, without verifying anything. Throws TokenError
+ * (ERR_TOKEN_TOO_LARGE, ERR_TOKEN_MALFORMED).
+ */
+export function decodeToken(token: string, opts: { maxBytes?: number } = {}): DecodedToken {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_TOKEN_BYTES;
+  const [d1, d2] = splitToken(token, maxBytes);
+  const header = parseHeader(token.slice(0, d1));
+  const payload = parsePayload(token.slice(d1 + 1, d2));
+  return { header, payload, signature: Buffer.from(token.slice(d2 + 1), 'base64url'), signingInput: token.slice(0, d2) };
+}
+
+const RAW_URL_BASE64 = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Kubernetes' unverified issuer pre-check (`hasCorrectIssuer`): the `iss` of a token that does not
+ * start with `{`, has exactly three dot-separated parts and a payload of raw-base64url JSON; else
+ * undefined. An authenticator answers "not mine" (no error) when this is not one of its issuers.
+ * WARNING: nothing is verified; use it only to route a token to a verifier.
+ */
+export function peekIssuer(token: string): string | undefined {
+  if (typeof token !== 'string' || token.trimStart().startsWith('{')) return undefined;
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  // Go's base64 decoder skips '\r' and '\n'; RawURLEncoding rejects padding and other characters.
+  const payload = parts[1]!.replace(/[\r\n]/g, '');
+  if (!RAW_URL_BASE64.test(payload) || (payload.length & 3) === 1) return undefined;
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) return undefined;
+  const iss = (claims as { iss?: unknown }).iss;
+  return typeof iss === 'string' ? iss : undefined;
+}
