@@ -1,0 +1,313 @@
+/**
+ * One worker per pod bound to the node (the kubelet's pod worker + volume manager, for volumes
+ * only). A sync sets up every volume the agent handles, reports the pod's status and schedules the
+ * next sync:
+ *
+ * - healthy: after `syncFrequency` jittered by up to 50 % (60–90 s by default), or earlier when a
+ *   cached token is due for refresh, so new tokens and changed configMaps/secrets reach the files;
+ * - a volume failed: a `FailedMount` event with Kubernetes' message, and a retry with exponential
+ *   backoff (500 ms doubling to 2 m 2 s, as the kubelet's mount operations);
+ * - the pod has a deletionTimestamp: its directory is removed, its tokens dropped, and the deletion
+ *   confirmed to the API (`DELETE` with gracePeriodSeconds 0 and a UID precondition).
+ *
+ * Syncs of one pod never overlap (the AtomicWriter needs that); syncs of all pods share a
+ * concurrency limit.
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Pod, Volume } from '@boundtoken/api';
+import { AtomicWriter } from './atomic-writer.js';
+import { corePath, type AgentClient } from './client.js';
+import { Backoff, jitter, type Clock, type Random } from './clock.js';
+import { errorMessage, hasReason, isNotFound } from './errors.js';
+import type { EventRecorder } from './events.js';
+import type { Semaphore } from './semaphore.js';
+import type { Logger } from './logger.js';
+import { computePodStatus, statusFingerprint } from './pod-status.js';
+import type { TokenManager } from './token-manager.js';
+import { setVolumeOwnership } from './volume-ownership.js';
+import { repairVolumeDir } from './volume-repair.js';
+import type { NodeAllocatable } from './volumes/resource.js';
+import { collectVolume, fsGroupFrom, fsUserFrom, volumePluginDir, type ObjectGetter } from './volumes/sources.js';
+
+export interface PodWorkerDeps {
+  client: AgentClient;
+  nodeName: string;
+  rootDir: string;
+  hostIP: string;
+  objects: ObjectGetter;
+  tokens: TokenManager;
+  events: EventRecorder;
+  logger: Logger;
+  clock: Clock;
+  random: Random;
+  limiter: Semaphore;
+  nodeAllocatable: () => NodeAllocatable;
+  syncFrequencyMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Called after the pod's teardown (directory removed, deletion confirmed). */
+  onTerminated?: (uid: string) => void;
+  /** Called after every sync (tests and benchmarks observe progress through it). */
+  onSynced?: (uid: string, state: PodWorkerState) => void;
+}
+
+export interface PodWorkerState {
+  /** Every volume has been set up at least once. */
+  volumesReady: boolean;
+  /** Volume name → the error of its last failed setup (cleared on success). */
+  volumeErrors: Map<string, string>;
+  syncs: number;
+  terminated: boolean;
+}
+
+/** UIDs and volume names become path segments: refuse anything that is not a plain name. */
+const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function podDir(rootDir: string, uid: string): string {
+  return join(rootDir, 'pods', uid);
+}
+
+export function volumeDir(rootDir: string, uid: string, pluginDir: string, volumeName: string): string {
+  return join(rootDir, 'pods', uid, 'volumes', pluginDir, volumeName);
+}
+
+export class PodWorker {
+  readonly uid: string;
+  private pod: Pod;
+  private readonly deps: PodWorkerDeps;
+  private readonly backoff: Backoff;
+  private readonly repaired = new Set<string>();
+  private readonly everReady = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private pending = false;
+  private stopped = false;
+  private statusWritten = '';
+  private failingVolumes = new Set<string>();
+  readonly state: PodWorkerState = { volumesReady: false, volumeErrors: new Map(), syncs: 0, terminated: false };
+
+  constructor(deps: PodWorkerDeps, pod: Pod) {
+    this.deps = deps;
+    this.pod = pod;
+    this.uid = pod.metadata?.uid ?? '';
+    this.backoff = new Backoff(deps.backoffInitialMs, deps.backoffMaxMs);
+    this.statusWritten = statusFingerprint(pod.status);
+  }
+
+  /** A new version of the pod from the API: sync now. */
+  update(pod: Pod): void {
+    this.pod = pod;
+    this.syncSoon();
+  }
+
+  /** Something the pod's volumes use changed: sync now. */
+  syncSoon(): void {
+    this.schedule(0);
+  }
+
+  /** The agent is stopping: no more syncs, files stay. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    await this.running;
+  }
+
+  /** The pod is gone from the API: tear down what is left. */
+  async remove(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    await this.running;
+    if (!this.state.terminated) await this.teardown();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.run();
+    }, Math.max(0, delayMs));
+  }
+
+  private run(): void {
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    this.running = (async () => {
+      const release = await this.deps.limiter.acquire();
+      let next: number | undefined;
+      try {
+        if (!this.stopped) next = await this.sync();
+      } catch (err) {
+        this.deps.logger.error({ pod: this.podName(), err: errorMessage(err) }, 'pod sync failed');
+        next = this.backoff.next();
+      } finally {
+        release();
+      }
+      this.running = undefined;
+      if (this.pending) {
+        this.pending = false;
+        this.schedule(0);
+      } else if (next !== undefined) {
+        this.schedule(next);
+      }
+    })();
+  }
+
+  /** One sync; returns the delay until the next one (undefined: none). */
+  private async sync(): Promise<number | undefined> {
+    const pod = this.pod;
+    const { deps } = this;
+    this.state.syncs++;
+    if (!SAFE_SEGMENT.test(this.uid)) {
+      deps.logger.error({ pod: this.podName(), uid: this.uid }, 'pod UID is not usable as a directory name; ignoring the pod');
+      return undefined;
+    }
+    if (pod.metadata?.deletionTimestamp) return this.terminate();
+
+    await mkdir(join(podDir(deps.rootDir, this.uid), 'volumes'), { recursive: true, mode: 0o750 });
+    const volumes = (pod.spec?.volumes ?? []).filter((v) => volumePluginDir(v) !== undefined);
+    const fsUser = fsUserFrom(pod);
+    const fsGroup = fsGroupFrom(pod);
+    // the downward API sees the pod as the agent reports it
+    const podView: Pod = { ...pod, status: { ...pod.status, hostIP: deps.hostIP, hostIPs: [{ ip: deps.hostIP }] } };
+
+    const results = await Promise.all(
+      volumes.map(async (volume) => {
+        try {
+          await this.setUpVolume(volume, podView, fsUser, fsGroup);
+          return undefined;
+        } catch (err) {
+          return errorMessage(err);
+        }
+      }),
+    );
+
+    let failed = false;
+    volumes.forEach((volume, i) => {
+      const err = results[i];
+      if (err === undefined) {
+        this.everReady.add(volume.name);
+        this.state.volumeErrors.delete(volume.name);
+        if (this.failingVolumes.delete(volume.name)) {
+          deps.logger.info({ pod: this.podName(), volume: volume.name }, 'volume set up after failures');
+        }
+        return;
+      }
+      failed = true;
+      this.state.volumeErrors.set(volume.name, err);
+      const message = `MountVolume.SetUp failed for volume ${JSON.stringify(volume.name)} : ${err}`;
+      deps.events.event(pod, 'Warning', 'FailedMount', message);
+      if (!this.failingVolumes.has(volume.name)) {
+        this.failingVolumes.add(volume.name);
+        deps.logger.warn({ pod: this.podName(), volume: volume.name, err }, 'volume setup failed; retrying with backoff');
+      }
+    });
+    this.state.volumesReady = volumes.every((v) => this.everReady.has(v.name));
+
+    const statusOk = await this.writeStatus(pod);
+    deps.onSynced?.(this.uid, this.state);
+
+    if (failed || !statusOk) return this.backoff.next();
+    this.backoff.reset();
+    let delay = jitter(deps.syncFrequencyMs, 0.5, deps.random);
+    const refreshAt = deps.tokens.nextRefreshAt(this.uid);
+    if (refreshAt !== undefined) delay = Math.min(delay, refreshAt - deps.clock.now());
+    return delay;
+  }
+
+  private async setUpVolume(volume: Volume, pod: Pod, fsUser: number | undefined, fsGroup: number | undefined): Promise<void> {
+    const { deps } = this;
+    if (!SAFE_SEGMENT.test(volume.name)) throw new Error(`invalid volume name ${JSON.stringify(volume.name)}`);
+    // everything is read before anything touches the disk: on error the old files stay
+    const payload = await collectVolume(volume, {
+      pod,
+      objects: deps.objects,
+      tokens: deps.tokens,
+      nodeAllocatable: deps.nodeAllocatable(),
+      fsUser,
+      fsGroup,
+    });
+    const dir = volumeDir(deps.rootDir, this.uid, volumePluginDir(volume)!, volume.name);
+    if (!this.repaired.has(volume.name)) {
+      // an emptyDir is 0777; the pod directory above it is 0750
+      await mkdir(dir, { recursive: true });
+      await chmod(dir, 0o777);
+    }
+    const setPerms = fsGroup === undefined ? undefined : () => setVolumeOwnership(dir, fsGroup);
+    if (!this.repaired.has(volume.name)) {
+      await repairVolumeDir(dir, setPerms);
+      this.repaired.add(volume.name);
+    }
+    const meta = pod.metadata ?? {};
+    const writer = await AtomicWriter.open(dir, { logContext: `pod ${meta.namespace}/${meta.name} volume ${volume.name}` });
+    await writer.write(payload, setPerms);
+  }
+
+  private async writeStatus(pod: Pod): Promise<boolean> {
+    const { deps } = this;
+    const status = computePodStatus({
+      pod,
+      volumesReady: this.state.volumesReady,
+      nodeName: deps.nodeName,
+      hostIP: deps.hostIP,
+      now: deps.clock.now(),
+    });
+    const fingerprint = statusFingerprint(status);
+    if (fingerprint === this.statusWritten) return true;
+    const meta = pod.metadata ?? {};
+    try {
+      await deps.client.patch(
+        corePath('pods', meta.namespace ?? 'default', meta.name ?? '', 'status'),
+        { metadata: { uid: meta.uid }, status },
+        'merge',
+      );
+      this.statusWritten = fingerprint;
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return true; // the pod is gone; its delete event follows
+      deps.logger.warn({ pod: this.podName(), err: errorMessage(err) }, 'could not write pod status');
+      return false;
+    }
+  }
+
+  /** Deletion requested: tear down, then confirm to the API that the node is done with the pod. */
+  private async terminate(): Promise<number | undefined> {
+    await this.teardown();
+    const meta = this.pod.metadata ?? {};
+    try {
+      await this.deps.client.delete(corePath('pods', meta.namespace ?? 'default', meta.name ?? ''), {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: meta.uid },
+      });
+    } catch (err) {
+      // gone already, or a new pod with the same name (the UID precondition failed)
+      if (!isNotFound(err) && !hasReason(err, 'Conflict')) {
+        this.deps.logger.warn({ pod: this.podName(), err: errorMessage(err) }, 'could not confirm pod deletion');
+        return this.backoff.next();
+      }
+    }
+    this.state.terminated = true;
+    this.stopped = true;
+    this.deps.onTerminated?.(this.uid);
+    return undefined;
+  }
+
+  private async teardown(): Promise<void> {
+    if (SAFE_SEGMENT.test(this.uid)) await rm(podDir(this.deps.rootDir, this.uid), { recursive: true, force: true });
+    this.deps.tokens.deleteServiceAccountToken(this.uid);
+  }
+
+  private podName(): string {
+    return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`;
+  }
+}
