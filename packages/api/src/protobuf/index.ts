@@ -1,1 +1,1 @@
-export {};
+export { PROTOBUF_MEDIA_TYPE, decodeProtobufObject, encodeProtobufObject, protobufKinds } from './codec.js';
