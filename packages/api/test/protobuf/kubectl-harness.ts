@@ -43,6 +43,7 @@ const CORE: Resource[] = [
   ['secrets', 'Secret', true],
   ['configmaps', 'ConfigMap', true],
   ['pods', 'Pod', true],
+  ['pods/eviction', 'Eviction', true, 'policy', 'v1'],
   ['nodes', 'Node', false],
   ['events', 'Event', true],
 ];
