@@ -24,3 +24,20 @@ export type {
   ResourceRef,
   InformerShape,
 } from './kube/types.js';
+
+// Reading rotating tokens
+export { TokenFile, TokenFileError, readTokenFile } from './token-file.js';
+export type { TokenFileOptions, TokenFileStatus, TokenFileErrorCode } from './token-file.js';
+
+// Verifying incoming tokens
+export { createVerifier } from './verify/verifier.js';
+export type { VerifierOptions } from './verify/verifier.js';
+export type { OfflineVerifierOptions } from './verify/offline.js';
+export type { OnlineVerifierOptions } from './verify/online.js';
+export { TOKEN_REVIEW_PATH } from './verify/online.js';
+export type { FetchSettings } from './verify/fetch-json.js';
+export type { Verifier, VerifyOptions } from './verify/types.js';
+export { VerificationError, isVerificationError } from './verify/errors.js';
+export type { VerifyErrorCode } from './verify/errors.js';
+export { parseServiceAccountUsername } from './verify/identity.js';
+export type { VerifiedIdentity, ObjectIdentity } from './verify/identity.js';
