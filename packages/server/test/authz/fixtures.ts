@@ -45,32 +45,40 @@ export function nonRes(u: UserInfo, verb: string, path: string): AuthorizationAt
   return { user: u, verb, resourceRequest: false, path, namespace: '', apiGroup: '', apiVersion: '', resource: '', subresource: '', name: '' };
 }
 
-export function clusterRole(name: string, rules: PolicyRule[], labels?: Record<string, string>): ClusterRole {
-  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, ...(labels ? { labels } : {}) }, rules };
+/** Views a typed object as a stored object (what caches hold). */
+export const kube = <T>(o: T): T & KubeObject => o as T & KubeObject;
+
+export function clusterRole(name: string, rules: PolicyRule[], labels?: Record<string, string>): ClusterRole & KubeObject {
+  return kube({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, ...(labels ? { labels } : {}) }, rules });
 }
 
-export function role(namespace: string, name: string, rules: PolicyRule[]): Role {
-  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { namespace, name }, rules };
+export function role(namespace: string, name: string, rules: PolicyRule[]): Role & KubeObject {
+  return kube({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { namespace, name }, rules });
 }
 
-export function clusterRoleBinding(name: string, roleName: string, subjects: Subject[]): ClusterRoleBinding {
-  return {
+export function clusterRoleBinding(name: string, roleName: string, subjects: Subject[]): ClusterRoleBinding & KubeObject {
+  return kube({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
     metadata: { name },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
     subjects,
-  };
+  });
 }
 
-export function roleBinding(namespace: string, name: string, ref: { kind: 'Role' | 'ClusterRole'; name: string }, subjects: Subject[]): RoleBinding {
-  return {
+export function roleBinding(
+  namespace: string,
+  name: string,
+  ref: { kind: 'Role' | 'ClusterRole'; name: string },
+  subjects: Subject[],
+): RoleBinding & KubeObject {
+  return kube({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
     metadata: { namespace, name },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...ref },
     subjects,
-  };
+  });
 }
 
 export const User = (name: string): Subject => ({ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name });
@@ -90,7 +98,7 @@ export function rbacCaches(objects: {
   roleBindings?: RoleBinding[];
   clusterRoleBindings?: ClusterRoleBinding[];
 }): RbacFixture {
-  const k = <T>(list: T[] | undefined): KubeObject[] => (list ?? []) as unknown as KubeObject[];
+  const k = <T>(list: T[] | undefined): KubeObject[] => (list ?? []).map(kube);
   return {
     roles: memoryCache(k(objects.roles)),
     clusterRoles: memoryCache(k(objects.clusterRoles)),

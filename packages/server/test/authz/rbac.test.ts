@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubeObject, PolicyRule } from '@boundtoken/api';
+import type { PolicyRule } from '@boundtoken/api';
 import { createRbacAuthorizer } from '../../src/authz/index.js';
 import type { AuthorizationAttributes } from '../../src/auth/types.js';
 import {
@@ -227,21 +227,21 @@ describe('RBAC follows cache changes', () => {
     const get = res(alice, 'get', 'pods', { namespace: 'ns' });
     assert.equal(rbac.authorize(get).decision, 'noOpinion');
 
-    caches.clusterRoleBindings.put(clusterRoleBinding('b', 'pod-reader', [User('alice')]) as KubeObject);
+    caches.clusterRoleBindings.put(clusterRoleBinding('b', 'pod-reader', [User('alice')]));
     assert.equal(rbac.authorize(get).decision, 'allow');
 
-    caches.clusterRoles.put(clusterRole('pod-reader', [{ verbs: ['list'], apiGroups: [''], resources: ['pods'] }]) as KubeObject);
+    caches.clusterRoles.put(clusterRole('pod-reader', [{ verbs: ['list'], apiGroups: [''], resources: ['pods'] }]));
     assert.equal(rbac.authorize(get).decision, 'noOpinion');
     assert.equal(rbac.authorize(res(alice, 'list', 'pods')).decision, 'allow');
 
-    caches.clusterRoleBindings.put(clusterRoleBinding('b', 'pod-reader', [User('bob')]) as KubeObject);
+    caches.clusterRoleBindings.put(clusterRoleBinding('b', 'pod-reader', [User('bob')]));
     assert.equal(rbac.authorize(res(alice, 'list', 'pods')).decision, 'noOpinion');
     assert.equal(rbac.authorize(res(user('bob'), 'list', 'pods')).decision, 'allow');
 
     caches.clusterRoleBindings.remove('', 'b');
     assert.equal(rbac.authorize(res(user('bob'), 'list', 'pods')).decision, 'noOpinion');
 
-    caches.roleBindings.put(roleBinding('ns', 'rb', { kind: 'ClusterRole', name: 'pod-reader' }, [User('alice')]) as KubeObject);
+    caches.roleBindings.put(roleBinding('ns', 'rb', { kind: 'ClusterRole', name: 'pod-reader' }, [User('alice')]));
     assert.equal(rbac.authorize(res(alice, 'list', 'pods', { namespace: 'ns' })).decision, 'allow');
     caches.roleBindings.remove('ns', 'rb');
     assert.equal(rbac.authorize(res(alice, 'list', 'pods', { namespace: 'ns' })).decision, 'noOpinion');
