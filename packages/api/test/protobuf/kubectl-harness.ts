@@ -21,6 +21,7 @@ export interface CapturedRequest {
   path: string;
   query: string;
   contentType: string;
+  accept: string;
   userAgent: string;
   body: Buffer;
 }
@@ -110,8 +111,22 @@ function echo(req: CapturedRequest): { code: number; body: unknown } {
   }
 }
 
+/** A canned answer: a Buffer body is sent as protobuf, anything else as JSON. */
+export interface StubReply {
+  code: number;
+  body: Buffer | object;
+}
+
+export interface RunOptions {
+  /** Files written into kubectl's working directory. */
+  files?: Record<string, string>;
+  /** Answers a request before the stub's defaults (return undefined to fall through). */
+  reply?: (req: CapturedRequest) => StubReply | undefined;
+}
+
 /** Runs `kubectl <args>` against a fresh stub that reports Kubernetes 1.<minor>. */
-export async function runKubectl(args: string[], minor: number, files: Record<string, string> = {}): Promise<KubectlRun> {
+export async function runKubectl(args: string[], minor: number, options: RunOptions = {}): Promise<KubectlRun> {
+  const { files = {}, reply } = options;
   const requests: CapturedRequest[] = [];
   let podDeleted = false;
   const server = createServer((req, res) => {
@@ -124,6 +139,7 @@ export async function runKubectl(args: string[], minor: number, files: Record<st
         path: url.pathname,
         query: url.search,
         contentType: req.headers['content-type'] ?? '',
+        accept: req.headers.accept ?? '',
         userAgent: req.headers['user-agent'] ?? '',
         body: Buffer.concat(chunks),
       };
@@ -132,6 +148,12 @@ export async function runKubectl(args: string[], minor: number, files: Record<st
         res.writeHead(code, { 'content-type': type });
         res.end(typeof body === 'string' ? body : JSON.stringify(body));
       };
+      const custom = reply?.(captured);
+      if (custom) {
+        const isProto = Buffer.isBuffer(custom.body);
+        res.writeHead(custom.code, { 'content-type': isProto ? PROTOBUF_MEDIA_TYPE : 'application/json' });
+        return res.end(isProto ? custom.body : JSON.stringify(custom.body));
+      }
       const notFound = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'not found' };
       const p = url.pathname;
       if (p === '/version') return send(200, { major: '1', minor: String(minor), gitVersion: `v1.${minor}.0` });
@@ -161,8 +183,8 @@ export async function runKubectl(args: string[], minor: number, files: Record<st
         podDeleted = true;
         return send(200, POD);
       }
-      const reply = echo(captured);
-      return send(reply.code, reply.body);
+      const echoed = echo(captured);
+      return send(echoed.code, echoed.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -263,7 +263,7 @@ const jsonCases: Array<{ args: string[]; method: string; path: string; files?: R
  * ask /version and runs its default client; such runs report `wrongClient` and the test is skipped.
  */
 async function run(args: string[], minor: number, files?: Record<string, string>): Promise<KubectlRun & { wrongClient: string }> {
-  const result = await runKubectl(args, minor, files);
+  const result = await runKubectl(args, minor, files ? { files } : {});
   const other = result.writes.find((w) => !w.userAgent.startsWith(`kubectl/v1.${minor}.`));
   return { ...result, wrongClient: other ? `the kubectl dispatcher ran ${other.userAgent.split(' ')[0]} for this command` : '' };
 }
