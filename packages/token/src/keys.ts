@@ -12,10 +12,13 @@
  */
 import {
   X509Certificate,
+  createECDH,
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  sign as cryptoSign,
+  verify as cryptoVerify,
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
@@ -105,8 +108,45 @@ function signingKeyFromPrivate(privateKey: KeyObject): SigningKey {
 }
 
 function tryPrivate(der: Buffer, type: 'pkcs1' | 'pkcs8' | 'sec1'): KeyObject | undefined {
+  let key: KeyObject;
   try {
-    return createPrivateKey({ key: der, format: 'der', type });
+    key = createPrivateKey({ key: der, format: 'der', type });
+  } catch {
+    return undefined;
+  }
+  return consistentPrivate(key);
+}
+
+const PAIRWISE_TEST_DATA = Buffer.from('boundtoken pairwise consistency test');
+
+/**
+ * Go validates what OpenSSL takes on trust: an RSA key must be consistent (Go's
+ * ParsePKCS1PrivateKey runs key.Validate, so a corrupted key is skipped), and an EC key's public
+ * point is derived from the private scalar (an embedded public key is ignored). Returns the key
+ * as Go would use it, or undefined when Go would refuse it.
+ */
+function consistentPrivate(key: KeyObject): KeyObject | undefined {
+  try {
+    if (key.asymmetricKeyType === 'rsa') {
+      const sig = cryptoSign('sha256', PAIRWISE_TEST_DATA, key);
+      return cryptoVerify('sha256', PAIRWISE_TEST_DATA, createPublicKey(key), sig) ? key : undefined;
+    }
+    if (key.asymmetricKeyType === 'ec') {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      // P-224 has no JWK form; it is refused later anyway (no signing algorithm).
+      if (!CURVE_ALGORITHMS.has(curve ?? '')) return key;
+      const jwk = key.export({ format: 'jwk' });
+      if (curve === undefined || jwk.d === undefined) return undefined;
+      const ecdh = createECDH(curve);
+      ecdh.setPrivateKey(Buffer.from(jwk.d, 'base64url'));
+      const point = ecdh.getPublicKey();
+      const size = (point.length - 1) / 2;
+      const x = point.subarray(1, 1 + size).toString('base64url');
+      const y = point.subarray(1 + size).toString('base64url');
+      if (x === jwk.x && y === jwk.y) return key;
+      return createPrivateKey({ key: { kty: 'EC', crv: jwk.crv, d: jwk.d, x, y }, format: 'jwk' });
+    }
+    return key;
   } catch {
     return undefined;
   }

@@ -14,7 +14,7 @@ import { TokenError } from './errors.js';
 import { ALGORITHMS, verifyPadding, type AlgorithmSpec } from './lib/algorithms.js';
 import { goQuote, goQuoteList } from './lib/go-json.js';
 import type { PublicKey } from './keys.js';
-import { DEFAULT_MAX_TOKEN_BYTES, parseHeader, parsePayload, splitToken, type DecodedToken, type JwsHeader } from './parse.js';
+import { DEFAULT_MAX_TOKEN_BYTES, decodePart, parseHeader, parsePayload, splitToken, type DecodedToken, type JwsHeader } from './parse.js';
 
 export interface KeyResolver {
   /** Keys to try for a token with this `kid`; all keys when `kid` is undefined. */
@@ -107,23 +107,30 @@ const HEADER_CACHE_SIZE = 256;
 
 export function createJwsCore(keys: PublicKey[] | KeyResolver, maxTokenBytes: number): JwsCore {
   const resolver = checkKeys(keys);
-  // Tokens from one signer share one header: parse each distinct header once.
+  // Tokens from one signer share one header: parse each distinct header once. The last header
+  // seen is checked first by comparing characters in place, without slicing or hashing.
   const headerCache = new Map<string, JwsHeader>();
+  let lastPart = '';
+  let lastHeader: JwsHeader | undefined;
 
-  function headerOf(segment: string): JwsHeader {
-    let header = headerCache.get(segment);
+  function headerOf(token: string, d1: number): JwsHeader {
+    if (lastHeader !== undefined && d1 === lastPart.length && token.startsWith(lastPart)) return lastHeader;
+    const part = token.slice(0, d1);
+    let header = headerCache.get(part);
     if (header === undefined) {
-      header = Object.freeze(parseHeader(segment));
+      header = Object.freeze(parseHeader(part));
       if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.clear();
-      headerCache.set(segment, header);
+      headerCache.set(part, header);
     }
+    lastPart = part;
+    lastHeader = header;
     return header;
   }
 
   return {
     verifySignature(token) {
       const [d1, d2] = splitToken(token, maxTokenBytes);
-      const header = headerOf(token.slice(0, d1));
+      const header = headerOf(token, d1);
       const payload = parsePayload(token.slice(d1 + 1, d2));
       const spec = ALGORITHMS.get(header.alg);
       if (spec === undefined) throw new TokenError('ERR_TOKEN_ALG_NOT_ALLOWED', GO_JOSE_UNSUPPORTED_ALGORITHM);
@@ -131,7 +138,7 @@ export function createJwsCore(keys: PublicKey[] | KeyResolver, maxTokenBytes: nu
       const candidates = resolver.keysFor(kid);
       if (candidates.length === 0) throw new TokenError('ERR_TOKEN_NO_MATCHING_KEY', NO_KEYS_FOUND);
 
-      const signature = Buffer.from(token.slice(d2 + 1), 'base64url');
+      const signature = decodePart(token.slice(d2 + 1), 'signature');
       const data = Buffer.from(token.slice(0, d2), 'latin1');
       const errors: string[] = [];
       let anyAccepted = false;

@@ -6,7 +6,6 @@
  * it contains one of the characters concerned, which keeps the common case at native speed.
  */
 
-const NEEDS_GO_ESCAPES = /[<>&\u2028\u2029\\]/;
 const GO_ESCAPES = /\\\\|\\b|\\f|\\u[dD][89abAB][0-9a-fA-F]{2}|\\u[dD][c-fC-F][0-9a-fA-F]{2}|[<>&\u2028\u2029]/g;
 
 function goEscape(m: string): string {
@@ -35,7 +34,18 @@ function goEscape(m: string): string {
 
 /** Rewrites the string escapes of `JSON.stringify` output into Go's. */
 export function goEscapes(json: string): string {
-  return NEEDS_GO_ESCAPES.test(json) ? json.replace(GO_ESCAPES, goEscape) : json;
+  // indexOf is several times faster than a character-class regex on the common, clean case
+  if (
+    json.indexOf('\\') < 0 &&
+    json.indexOf('<') < 0 &&
+    json.indexOf('>') < 0 &&
+    json.indexOf('&') < 0 &&
+    json.indexOf('\u2028') < 0 &&
+    json.indexOf('\u2029') < 0
+  ) {
+    return json;
+  }
+  return json.replace(GO_ESCAPES, goEscape);
 }
 
 /** A JSON string literal exactly as Go's encoding/json writes it. */
