@@ -2,10 +2,14 @@
  * The Kubernetes objects boundtoken serves. The shapes are the upstream ones
  * (kubernetes-types, generated from the Kubernetes OpenAPI); this module names them in one place.
  */
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta as K8sObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { Namespace as K8sNamespace, ServiceAccount as K8sServiceAccount, Pod as K8sPod, Node as K8sNode, Secret as K8sSecret, ConfigMap as K8sConfigMap, Event as K8sEvent } from 'kubernetes-types/core/v1.js';
+import type { TokenRequest as K8sTokenRequest, TokenReview as K8sTokenReview, SelfSubjectReview as K8sSelfSubjectReview } from 'kubernetes-types/authentication/v1.js';
+import type { Role as K8sRole, ClusterRole as K8sClusterRole, RoleBinding as K8sRoleBinding, ClusterRoleBinding as K8sClusterRoleBinding } from 'kubernetes-types/rbac/v1.js';
+import type { SubjectAccessReview as K8sSubjectAccessReview, SelfSubjectAccessReview as K8sSelfSubjectAccessReview, SelfSubjectRulesReview as K8sSelfSubjectRulesReview } from 'kubernetes-types/authorization/v1.js';
+import type { Lease as K8sLease } from 'kubernetes-types/coordination/v1.js';
 
 export type {
-  ObjectMeta,
   ListMeta,
   OwnerReference,
   Status,
@@ -21,9 +25,6 @@ export type {
   Condition,
 } from 'kubernetes-types/meta/v1.js';
 export type {
-  Namespace,
-  ServiceAccount,
-  Pod,
   PodSpec,
   PodStatus,
   PodCondition,
@@ -39,44 +40,36 @@ export type {
   DownwardAPIProjection,
   DownwardAPIVolumeFile,
   KeyToPath,
-  Node,
   NodeStatus,
   NodeCondition,
-  Secret,
-  ConfigMap,
-  Event,
   ObjectReference,
+  Taint,
+  Toleration,
+  NodeSpec,
+  ObjectFieldSelector,
   PodSecurityContext,
 } from 'kubernetes-types/core/v1.js';
 export type {
-  TokenRequest,
   TokenRequestSpec,
   TokenRequestStatus,
   BoundObjectReference,
-  TokenReview,
   TokenReviewSpec,
   TokenReviewStatus,
   UserInfo,
-  SelfSubjectReview,
 } from 'kubernetes-types/authentication/v1.js';
 export type {
-  Role,
-  ClusterRole,
-  RoleBinding,
-  ClusterRoleBinding,
   PolicyRule,
   Subject,
   RoleRef,
   AggregationRule,
 } from 'kubernetes-types/rbac/v1.js';
 export type {
-  SubjectAccessReview,
-  SelfSubjectAccessReview,
-  SelfSubjectRulesReview,
   ResourceAttributes,
   NonResourceAttributes,
 } from 'kubernetes-types/authorization/v1.js';
-export type { Lease } from 'kubernetes-types/coordination/v1.js';
+
+/** ObjectMeta, writable (the upstream type marks server-set fields read-only; the server sets them). */
+export type ObjectMeta = Writable<K8sObjectMeta>;
 
 /** Any object the API stores: apiVersion, kind, metadata and whatever else its kind has. */
 export interface KubeObject {
@@ -98,3 +91,29 @@ export interface WatchEvent<T = KubeObject> {
   type: WatchEventType;
   object: T;
 }
+
+/** The upstream types mark status fields read-only; the server and agent write them. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The top-level kinds, as the upstream shapes that are also `KubeObject`s (so they fit every
+ * generic store, cache and client signature).
+ */
+export type Namespace = Writable<K8sNamespace> & KubeObject;
+export type ServiceAccount = Writable<K8sServiceAccount> & KubeObject;
+export type Pod = Writable<K8sPod> & KubeObject;
+export type Node = Writable<K8sNode> & KubeObject;
+export type Secret = Writable<K8sSecret> & KubeObject;
+export type ConfigMap = Writable<K8sConfigMap> & KubeObject;
+export type Event = Writable<K8sEvent> & KubeObject;
+export type TokenRequest = Writable<K8sTokenRequest> & KubeObject;
+export type TokenReview = Writable<K8sTokenReview> & KubeObject;
+export type SelfSubjectReview = Writable<K8sSelfSubjectReview> & KubeObject;
+export type Role = Writable<K8sRole> & KubeObject;
+export type ClusterRole = Writable<K8sClusterRole> & KubeObject;
+export type RoleBinding = Writable<K8sRoleBinding> & KubeObject;
+export type ClusterRoleBinding = Writable<K8sClusterRoleBinding> & KubeObject;
+export type SubjectAccessReview = Writable<K8sSubjectAccessReview> & KubeObject;
+export type SelfSubjectAccessReview = Writable<K8sSelfSubjectAccessReview> & KubeObject;
+export type SelfSubjectRulesReview = Writable<K8sSelfSubjectRulesReview> & KubeObject;
+export type Lease = Writable<K8sLease> & KubeObject;
