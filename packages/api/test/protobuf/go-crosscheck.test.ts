@@ -62,7 +62,7 @@ function dropNulls(value: unknown): unknown {
 /** The `raw` of an encoded object (its message without the envelope). */
 function rawOf(obj: KubeObject): Uint8Array {
   const r = protobuf.Reader.create(encodeProtobufObject(obj).subarray(4));
-  let raw = new Uint8Array();
+  let raw: Uint8Array = new Uint8Array();
   while (r.pos < r.len) {
     const tag = r.uint32();
     if (tag >>> 3 === 2) raw = r.bytes();
