@@ -41,3 +41,13 @@ export { VerificationError, isVerificationError } from './verify/errors.js';
 export type { VerifyErrorCode } from './verify/errors.js';
 export { parseServiceAccountUsername } from './verify/identity.js';
 export type { VerifiedIdentity, ObjectIdentity } from './verify/identity.js';
+
+// Middleware for incoming requests (Fastify: '@boundtoken/client/fastify')
+export { authMiddleware, withAuth, sendRejection } from './middleware/http.js';
+export { authenticate, tokenFromHeaders, rejection } from './middleware/auth.js';
+export type { AuthOptions, Rejection } from './middleware/auth.js';
+
+// Outgoing requests (undici interceptor: '@boundtoken/client/undici')
+export { withToken } from './outgoing/fetch.js';
+export type { WithTokenOptions } from './outgoing/fetch.js';
+export type { TokenSource, AttachOptions } from './outgoing/token-source.js';
