@@ -4,9 +4,9 @@
 // wire type shows up as a kubectl decode error or as a value in the wrong place.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import protobuf from 'protobufjs';
 import type { KubeObject } from '@boundtoken/api';
 import { decodeProtobufObject, encodeProtobufObject } from '@boundtoken/api/protobuf';
+import { encodeList, LEASE, NODE, POD } from './describe-objects.ts';
 import { kubectlAvailable, runKubectl } from './kubectl-harness.ts';
 import type { CapturedRequest, StubReply } from './kubectl-harness.ts';
 
@@ -57,29 +57,6 @@ function dropNulls(value: unknown): unknown {
     );
   }
   return value;
-}
-
-/** The `raw` of an encoded object (its message without the envelope). */
-function rawOf(obj: KubeObject): Uint8Array {
-  const r = protobuf.Reader.create(encodeProtobufObject(obj).subarray(4));
-  let raw: Uint8Array = new Uint8Array();
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 2) raw = r.bytes();
-    else r.skipType(tag & 7);
-  }
-  return raw;
-}
-
-/** A `<Kind>List` body: ListMeta (field 1) and the items (field 2). */
-function encodeList(apiVersion: string, kind: string, items: KubeObject[]): Buffer {
-  const body = protobuf.Writer.create();
-  body.uint32(0x0a).bytes(new Uint8Array());
-  for (const item of items) body.uint32(0x12).bytes(rawOf(item));
-  const env = protobuf.Writer.create();
-  env.uint32(0x0a).fork().uint32(0x0a).string(apiVersion).uint32(0x12).string(kind).ldelim();
-  env.uint32(0x12).bytes(body.finish());
-  return Buffer.concat([Buffer.from('k8s\0', 'binary'), env.finish()]);
 }
 
 /** Runs kubectl; writes are answered with `answer` in protobuf. Returns kubectl's stdout. */
@@ -266,5 +243,144 @@ describe(`Go's decoder reads what the codec encodes (kubectl 1.${MINOR})`, { ski
       printed.items.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest).sort(byName),
       ours.sort(byName),
     );
+  });
+
+  // kubectl describe reads Node, Lease, PodList and Pod through typed clients (protobuf).
+  const nodeBytes = encodeProtobufObject(NODE);
+  const podBytes = encodeProtobufObject(POD);
+  const describeReplies = (req: CapturedRequest): StubReply | undefined => {
+    if (req.method !== 'GET') return undefined;
+    const proto = req.accept.startsWith('application/vnd.kubernetes.protobuf');
+    if (req.path === '/api/v1/nodes/n1') return { code: 200, body: proto ? nodeBytes : decodeProtobufObject(nodeBytes) };
+    if (req.path === '/api/v1/namespaces/default/pods/p1') return { code: 200, body: proto ? podBytes : decodeProtobufObject(podBytes) };
+    if (req.path === '/api/v1/pods') return { code: 200, body: encodeList('v1', 'PodList', [POD]) };
+    if (req.path.endsWith('/events')) return { code: 200, body: encodeList('v1', 'EventList', []) };
+    if (req.path === '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1') {
+      return { code: 200, body: encodeProtobufObject(LEASE) };
+    }
+    return undefined;
+  };
+
+  /** Each expected line must appear (whitespace-normalised) in kubectl's output. */
+  function assertLines(output: string, expected: string[]): void {
+    const lines = new Set(output.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')));
+    const missing = expected.filter((l) => !lines.has(l));
+    assert.deepEqual(missing, [], `missing lines in:\n${output}`);
+  }
+
+  test('Node, Lease and PodList: kubectl describe node', async () => {
+    const out = await kubectl(['describe', 'node', 'n1'], describeReplies);
+    assertLines(out, [
+      'Name: n1',
+      'Roles: worker',
+      'Labels: kubernetes.io/hostname=n1',
+      'Annotations: node.alpha.kubernetes.io/ttl: 0',
+      'CreationTimestamp: Wed, 01 May 2024 09:00:00 +0000',
+      'Taints: dedicated=gpu:NoExecute',
+      'node.kubernetes.io/unschedulable:NoSchedule',
+      'Unschedulable: true',
+      'HolderIdentity: n1',
+      'AcquireTime: Wed, 01 May 2024 09:00:00 +0000',
+      'RenewTime: Wed, 01 May 2024 10:00:01 +0000',
+      'MemoryPressure False Wed, 01 May 2024 10:00:00 +0000 Wed, 01 May 2024 09:00:05 +0000 KubeletHasSufficientMemory kubelet has sufficient memory available',
+      'Ready True Wed, 01 May 2024 10:00:00 +0000 Wed, 01 May 2024 09:00:15 +0000 KubeletReady kubelet is posting ready status',
+      'InternalIP: 172.18.0.2',
+      'Hostname: n1',
+      'cpu: 4',
+      'ephemeral-storage: 102626232Ki',
+      'memory: 16314248Ki',
+      'cpu: 3500m',
+      'memory: 15Gi',
+      'Machine ID: machine-0001',
+      'System UUID: uuid-0002',
+      'Boot ID: boot-0003',
+      'Kernel Version: 6.1.0-18-amd64',
+      'OS Image: Debian GNU/Linux 12 (bookworm)',
+      'Operating System: linux',
+      'Architecture: amd64',
+      'Container Runtime Version: containerd://1.7.13',
+      'Kubelet Version: v1.32.4',
+      'Kube-Proxy Version: v1.32.4',
+      'PodCIDR: 10.244.1.0/24',
+      'PodCIDRs: 10.244.1.0/24,fd00:1::/64',
+      'ProviderID: kind://docker/kind/n1',
+      'Non-terminated Pods: (1 in total)',
+      'cpu 250m (7%) 500m (14%)',
+      'memory 128Mi (0%) 256Mi (1%)',
+    ]);
+  });
+
+  test('Pod: kubectl describe pod', async () => {
+    const out = await kubectl(['describe', 'pod', 'p1'], describeReplies);
+    assertLines(out, [
+      'Name: p1',
+      'Namespace: default',
+      'Priority: 1000',
+      'Priority Class Name: high',
+      'Runtime Class Name: runc',
+      'Service Account: web-sa',
+      'Node: n1/172.18.0.2',
+      'Start Time: Wed, 01 May 2024 09:59:01 +0000',
+      'Labels: app=web',
+      'Annotations: example.com/a: b',
+      'Status: Running',
+      'IP: 10.244.1.7',
+      'IP: fd00:1::7',
+      'Controlled By: ReplicaSet/web-5d',
+      'Container ID: containerd://init',
+      'Image: busybox:1.36',
+      'Image ID: docker.io/library/busybox@sha256:def',
+      'Reason: Completed',
+      'Finished: Wed, 01 May 2024 09:59:02 +0000',
+      'Container ID: containerd://web',
+      'Image: nginx:1.27',
+      'Ports: 8080/TCP, 9090/UDP',
+      'Host Ports: 0/TCP, 19090/UDP',
+      'SeccompProfile: RuntimeDefault',
+      'daemon off;',
+      'Started: Wed, 01 May 2024 09:59:03 +0000',
+      'Last State: Terminated',
+      'Reason: OOMKilled',
+      'Message: out of memory',
+      'Exit Code: 137',
+      'Signal: 9',
+      'Ready: False',
+      'Restart Count: 2',
+      'cpu: 500m',
+      'memory: 256Mi',
+      'cpu: 250m',
+      'memory: 128Mi',
+      'Liveness: http-get http://:http/healthz delay=3s timeout=2s period=10s #success=1 #failure=3',
+      'Readiness: tcp-socket :8080 delay=0s timeout=1s period=5s #success=1 #failure=3',
+      'Startup: exec [cat /tmp/ready] delay=0s timeout=1s period=1s #success=1 #failure=30',
+      "web-env ConfigMap with prefix 'CFG_' Optional: true",
+      'web-secret Secret Optional: false',
+      'MODE: prod',
+      'POD_IP: (v1:status.podIP)',
+      'MEM_LIMIT: 256 (limits.memory)',
+      "DB_USER: <set to the key 'user' of config map 'db'> Optional: false",
+      "DB_PASSWORD: <set to the key 'password' in secret 'db-creds'> Optional: false",
+      '/cache from cache (rw,path="web")',
+      '/var/run/secrets/kubernetes.io/serviceaccount from kube-api-access-abcde (ro)',
+      '/var/run/secrets/vault from vault-token (ro)',
+      'example.com/ready <none>',
+      'Initialized True',
+      'Ready False',
+      'TokenExpirationSeconds: 3607',
+      'ConfigMapName: kube-root-ca.crt',
+      'DownwardAPI: true',
+      'TokenExpirationSeconds: 7200',
+      'Medium: Memory',
+      'SizeLimit: 64Mi',
+      'SecretName: db-creds',
+      'Name: web-config',
+      'Path: /var/log',
+      'HostPathType: Directory',
+      'ClaimName: web-data',
+      'QoS Class: Burstable',
+      'Node-Selectors: kubernetes.io/os=linux',
+      'Tolerations: dedicated=gpu:NoSchedule',
+      'node.kubernetes.io/not-ready:NoExecute op=Exists for 300s',
+    ]);
   });
 });
