@@ -61,7 +61,7 @@ describe('NodeRestriction: token requests', () => {
 });
 
 describe('NodeRestriction: pods', () => {
-  const mirror = (over: Partial<Pod> & { spec?: Partial<NonNullable<Pod['spec']>> } = {}): Pod => ({
+  const mirror = (over: { metadata?: Pod['metadata']; spec?: Partial<NonNullable<Pod['spec']>> } = {}): Pod => ({
     metadata: {
       name: 'static-n1',
       namespace: 'kube-system',
