@@ -15,6 +15,7 @@ import type { Pod } from '@boundtoken/api';
 import type { TokenRequest } from '@boundtoken/api';
 import { corePath, type AgentClient, type InformerFactory, type Informer } from './client.js';
 import { systemClock, type Clock, type Random } from './clock.js';
+import { errorMessage } from './errors.js';
 import { ApiEventRecorder, type EventRecorder } from './events.js';
 import { silentLogger, type Logger } from './logger.js';
 import { NodeStatusManager } from './node-status.js';
@@ -141,7 +142,10 @@ export class Agent {
     this.unsubscribe = informer.on({
       add: (pod) => this.onPod(pod as Pod),
       update: (pod) => this.onPod(pod as Pod),
-      delete: (pod) => void this.onPodDeleted(pod as Pod),
+      delete: (pod) =>
+        void this.onPodDeleted(pod as Pod).catch((err: unknown) =>
+          this.logger.error({ pod: pod.metadata?.name, err: errorMessage(err) }, 'pod teardown failed'),
+        ),
     });
     await informer.start();
     if (this.stopped) return;

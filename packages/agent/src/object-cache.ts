@@ -25,6 +25,8 @@ interface Entry {
   users: Set<string>;
   informer?: Informer;
   synced: boolean;
+  /** Read from the API before the watch synced: the users re-sync once it has. */
+  readDirectly: boolean;
   unsubscribe?: () => void;
 }
 
@@ -68,7 +70,7 @@ export class WatchingObjectCache implements ObjectGetter {
       if (old.has(key)) continue;
       let entry = this.entries.get(key);
       if (!entry) {
-        entry = { ref, users: new Set(), synced: false };
+        entry = { ref, users: new Set(), synced: false, readDirectly: false };
         this.entries.set(key, entry);
       }
       entry.users.add(podUID);
@@ -102,6 +104,7 @@ export class WatchingObjectCache implements ObjectGetter {
       if (!obj) throw notFound(ref);
       return obj;
     }
+    if (entry) entry.readDirectly = true;
     return this.client.get(corePath(ref.kind, ref.namespace, ref.name));
   }
 
@@ -116,7 +119,11 @@ export class WatchingObjectCache implements ObjectGetter {
     entry.unsubscribe = informer.on({ add: changed, update: changed, delete: changed });
     informer.start().then(
       () => {
-        if (entry.informer === informer) entry.synced = true;
+        if (entry.informer !== informer) return;
+        entry.synced = true;
+        // a change between the direct read and the watch's first list would otherwise wait for the next period
+        if (entry.readDirectly) this.onChange(entry.ref, [...entry.users]);
+        entry.readDirectly = false;
       },
       (err: unknown) => {
         // reads keep going to the API; the next retain tries again

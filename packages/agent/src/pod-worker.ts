@@ -15,6 +15,7 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Pod, Volume } from '@boundtoken/api';
 import { AtomicWriter } from './atomic-writer.js';
 import { corePath, type AgentClient } from './client.js';
@@ -80,6 +81,7 @@ export class PodWorker {
   private readonly repaired = new Set<string>();
   private readonly everReady = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = 0;
   private running: Promise<void> | undefined;
   private pending = false;
   private stopped = false;
@@ -126,13 +128,18 @@ export class PodWorker {
     this.timer = undefined;
   }
 
+  /** Runs a sync after `delayMs`, unless one is already due sooner. */
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    const delay = Math.max(0, delayMs);
+    const dueAt = performance.now() + delay;
+    if (this.timer && this.timerDueAt <= dueAt) return;
     this.clearTimer();
+    this.timerDueAt = dueAt;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.run();
-    }, Math.max(0, delayMs));
+    }, delay);
   }
 
   private run(): void {
@@ -303,8 +310,8 @@ export class PodWorker {
   }
 
   private async teardown(): Promise<void> {
-    if (SAFE_SEGMENT.test(this.uid)) await rm(podDir(this.deps.rootDir, this.uid), { recursive: true, force: true });
     this.deps.tokens.deleteServiceAccountToken(this.uid);
+    if (SAFE_SEGMENT.test(this.uid)) await rm(podDir(this.deps.rootDir, this.uid), { recursive: true, force: true });
   }
 
   private podName(): string {

@@ -160,8 +160,10 @@ export class TokenManager {
     if (!this.requiresRefresh(entry.response)) return false;
     if (entry.failures > 0 || now > urgentAt(entry.response) || !Number.isFinite(this.slotMs)) return true;
     const slot = Math.max(now, this.nextSlot);
+    // no slot before the urgent point: refresh now, without taking a slot from the others
+    if (slot > urgentAt(entry.response)) return true;
     this.nextSlot = slot + this.slotMs;
-    if (slot <= now || slot > urgentAt(entry.response)) return true;
+    if (slot <= now) return true;
     entry.slotAt = slot;
     return false;
   }

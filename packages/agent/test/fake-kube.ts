@@ -111,7 +111,8 @@ export class FakeKube implements AgentClient {
   }
 
   /** Stores an object directly (test setup), filling in metadata. Returns the stored copy. */
-  put<T extends KubeObject>(path: string, obj: T): T {
+  put<T extends object>(path: string, input: T): T {
+    const obj = input as KubeObject;
     const p = parse(path);
     const meta = { ...(obj.metadata ?? {}) };
     const name = meta.name ?? p.name;
@@ -127,10 +128,10 @@ export class FakeKube implements AgentClient {
         resourceVersion: String(++this.rv),
         creationTimestamp: existing?.metadata?.creationTimestamp ?? new Date(this.now()).toISOString(),
       },
-    }) as T;
+    }) as KubeObject;
     this.objects.set(key, stored);
     this.emit(existing ? 'MODIFIED' : 'ADDED', stored, key);
-    return clone(stored);
+    return clone(stored) as T;
   }
 
   /** Removes an object outright (like a force delete). */
@@ -156,7 +157,7 @@ export class FakeKube implements AgentClient {
     this.emit('MODIFIED', obj, key);
   }
 
-  read<T extends KubeObject = KubeObject>(path: string): T | undefined {
+  read<T = KubeObject>(path: string): T | undefined {
     const obj = this.objects.get(keyOf(parse(path)));
     return obj ? (clone(obj) as T) : undefined;
   }
@@ -314,11 +315,11 @@ class FakeInformer implements Informer {
       if (!storeKey.startsWith(`${p.resource}/`)) return;
       if (p.namespace !== undefined && obj.metadata?.namespace !== p.namespace) return;
       const key = this.keyFor(obj);
-      const old = this.store.get(key);
       const matches = type !== 'DELETED' && matchesField(obj, this.selector);
       // deliver asynchronously, as a watch stream would
       setImmediate(() => {
         if (!this.unsubscribe) return;
+        const old = this.store.get(key);
         if (matches) {
           this.store.set(key, obj);
           for (const h of this.handlers) {
