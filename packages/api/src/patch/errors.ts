@@ -1,0 +1,24 @@
+/**
+ * The Status errors Kubernetes' patch handler returns (k8s.io/apiserver endpoints/handlers/patch.go).
+ */
+import { badRequest, field, invalid, StatusError } from '../status.js';
+
+/** 422 from NewGenericServerResponse: the patch could not be applied; the reason is not returned. */
+export function patchRejected(): StatusError {
+  return new StatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+}
+
+/** A non-Status error the apiserver answers as 500 with reason Unknown and the error text. */
+export function unknownError(message: string): StatusError {
+  return new StatusError(500, 'Unknown', message);
+}
+
+/** 400: the patch body cannot be decoded. */
+export function badPatch(message: string): StatusError {
+  return badRequest(message);
+}
+
+/** 422 ` "" is invalid: patch: Invalid value: "<value>": <detail>` — the patched object does not decode. */
+export function patchInvalid(value: string, detail: string): StatusError {
+  return invalid({ group: '', kind: '' }, '', [field.invalid('patch', value, detail)]);
+}
