@@ -197,7 +197,8 @@ function specialOrMessageFromJson(info: MessageInfo, v: unknown, path: string): 
       return { seconds: t.seconds, nanos };
     }
     case 'quantity': {
-      const s = v == null ? '0' : v;
+      // Go's Quantity.UnmarshalJSON also takes a bare JSON number.
+      const s = v == null ? '0' : typeof v === 'number' && Number.isFinite(v) ? String(v) : v;
       if (typeof s !== 'string' || !isQuantity(s)) throw new TypeError(`${path} must be a quantity string`);
       return { string: s };
     }
