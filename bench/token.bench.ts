@@ -1,0 +1,118 @@
+/**
+ * Token sign/verify rates against baselines measured in the same run:
+ * - raw `crypto.sign` / `crypto.verify` with the same KeyObjects and the same input,
+ * - jose (`SignJWT`, `jwtVerify`) and jsonwebtoken (`sign`, `verify`) with the same keys.
+ * Targets: verify ≥ 0.8× raw crypto.verify, sign ≥ 0.9× raw crypto.sign, verify ≥ 4× jose.jwtVerify.
+ * The signing pool is measured with many concurrent requests against raw sign × cores.
+ *
+ *   npm run bench -- token
+ */
+import { sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import * as jose from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
+import {
+  buildClaims,
+  createSigner,
+  createSigningPool,
+  createVerifier,
+  generateSigningKey,
+  type SigningKey,
+} from '@boundtoken/token';
+import { fmt, printRates, rateAsync, rateSync, type Rate } from './lib/measure.js';
+
+const MS = Number(process.env.BENCH_MS ?? 1500);
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const AUDIENCE = 'https://kubernetes.default.svc.cluster.local';
+const cores = availableParallelism();
+
+function claimsAt(now: number): object {
+  return buildClaims(
+    {
+      issuer: ISSUER,
+      audiences: [AUDIENCE],
+      serviceAccount: { namespace: 'default', name: 'default', uid: '3f6c8a0e-5b1d-4a8e-9c2f-7d4e1b0a6c93' },
+      pod: { name: 'web-7d9f8c6b5d-x2x4q', uid: '8a1e2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b' },
+      node: { name: 'node-1', uid: 'c0ffee00-1234-4abc-9def-0123456789ab' },
+      expirationSeconds: 3607,
+      warnAfterSeconds: 3607,
+    },
+    now,
+  );
+}
+
+function ratioLine(label: string, value: number, target: number): string {
+  const ok = value >= target ? 'ok' : 'BELOW TARGET';
+  return `  ${label.padEnd(44)}${value.toFixed(2).padStart(7)}x   target ≥ ${target}x   ${ok}`;
+}
+
+async function benchAlgorithm(name: string, key: SigningKey): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = claimsAt(now);
+  const signer = createSigner(key);
+  const token = signer.sign(claims);
+  const dot = token.lastIndexOf('.');
+  const input = Buffer.from(token.slice(0, dot), 'latin1');
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+  const hash = name === 'RS256' ? 'sha256' : 'sha256';
+  const signOpts = name === 'RS256' ? key.privateKey : { key: key.privateKey, dsaEncoding: 'ieee-p1363' as const };
+  const verifyOpts = name === 'RS256' ? key.key : { key: key.key, dsaEncoding: 'ieee-p1363' as const };
+  if (!cryptoVerify(hash, input, verifyOpts, signature)) throw new Error('raw verify baseline does not verify');
+
+  const verifier = createVerifier({ keys: [key], issuers: [ISSUER], defaultAudiences: [AUDIENCE], now: () => now });
+  verifier.verify(token); // must pass before we time it
+  const joseOpts = { issuer: ISSUER, audience: AUDIENCE, currentDate: new Date(now * 1000), algorithms: [name] };
+  await jose.jwtVerify(token, key.key, joseOpts);
+  const jwtPublicPem = key.key.export({ type: 'spki', format: 'pem' }) as string;
+  const jwtPrivatePem = key.privateKeyPem;
+  const jwtVerifyOpts: jsonwebtoken.VerifyOptions = { algorithms: [name as jsonwebtoken.Algorithm], issuer: ISSUER, audience: AUDIENCE, clockTimestamp: now };
+  jsonwebtoken.verify(token, jwtPublicPem, jwtVerifyOpts);
+
+  // verify
+  const rawVerify = rateSync('raw crypto.verify', () => cryptoVerify(hash, input, verifyOpts, signature), MS);
+  const ours = rateSync('boundtoken verifier.verify', () => verifier.verify(token), MS);
+  const joseVerify = await rateAsync('jose.jwtVerify', () => jose.jwtVerify(token, key.key, joseOpts), MS);
+  const jwtVerify = rateSync('jsonwebtoken.verify (PEM)', () => jsonwebtoken.verify(token, jwtPublicPem, jwtVerifyOpts), MS);
+  printRates(`${name} verify (full: parse + signature + claims), vs raw crypto.verify`, [rawVerify, ours, joseVerify, jwtVerify], rawVerify, {
+    'boundtoken verifier.verify': '≥ 0.80x',
+  });
+
+  // sign
+  const rawSign = rateSync('raw crypto.sign', () => cryptoSign(hash, input, signOpts), MS);
+  const oursSign = rateSync('boundtoken signer.sign', () => signer.sign(claims), MS);
+  const joseKey = key.privateKey;
+  const joseSign = await rateAsync(
+    'jose.SignJWT',
+    () => new jose.SignJWT(claims as jose.JWTPayload).setProtectedHeader({ alg: name, kid: key.kid }).sign(joseKey),
+    MS,
+  );
+  const jwtSign = rateSync('jsonwebtoken.sign (PEM)', () => jsonwebtoken.sign(claims, jwtPrivatePem, { algorithm: name as jsonwebtoken.Algorithm, keyid: key.kid }), MS);
+  printRates(`${name} sign, vs raw crypto.sign`, [rawSign, oursSign, joseSign, jwtSign], rawSign, { 'boundtoken signer.sign': '≥ 0.90x' });
+
+  // signing pool: N concurrent requests
+  const pool = createSigningPool(key);
+  let poolRate: Rate;
+  try {
+    const sample = await pool.sign(claims);
+    verifier.verify(sample);
+    const concurrency = 64;
+    poolRate = await rateAsync(`pool.sign (${pool.size} workers, ${concurrency} in flight)`, () => pool.sign(claims), MS, concurrency);
+  } finally {
+    await pool.close();
+  }
+  const rawTimesCores: Rate = { name: `raw crypto.sign × ${cores} cores`, opsPerSec: rawSign.opsPerSec * cores };
+  printRates(`${name} signing pool, vs raw crypto.sign × cores`, [rawTimesCores, poolRate, oursSign], rawTimesCores);
+
+  return [
+    ratioLine(`${name} verify / raw crypto.verify`, ours.opsPerSec / rawVerify.opsPerSec, 0.8),
+    ratioLine(`${name} sign / raw crypto.sign`, oursSign.opsPerSec / rawSign.opsPerSec, 0.9),
+    ratioLine(`${name} verify / jose.jwtVerify`, ours.opsPerSec / joseVerify.opsPerSec, 4),
+    `  ${`${name} pool / raw sign × ${cores} cores`.padEnd(44)}${(poolRate.opsPerSec / rawTimesCores.opsPerSec).toFixed(2).padStart(7)}x   (${fmt(poolRate.opsPerSec)} tokens/s)`,
+  ];
+}
+
+const summary: string[] = [];
+summary.push(...(await benchAlgorithm('RS256', generateSigningKey({ type: 'rsa', bits: 2048 }))));
+summary.push(...(await benchAlgorithm('ES256', generateSigningKey({ type: 'ec', curve: 'P-256' }))));
+console.log(`\nSummary (${cores} cores, ${MS} ms per measurement)`);
+for (const line of summary) console.log(line);
