@@ -183,6 +183,7 @@ export async function runKubectl(args: string[], minor: number, options: RunOpti
         podDeleted = true;
         return send(200, POD);
       }
+      if (p.endsWith('/eviction')) podDeleted = true;
       const echoed = echo(captured);
       return send(echoed.code, echoed.body);
     });
