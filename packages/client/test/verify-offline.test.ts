@@ -159,6 +159,47 @@ describe('offline verifier against a local OIDC issuer', () => {
     iss.keys = [keys.rsa, keys.ec];
   });
 
+  test('results are cached 10 s (never past exp): a key removed from the JWKS stops working within the TTL', async () => {
+    const keys = testKeys();
+    iss.keys = [keys.rsa, keys.ec];
+    iss.cacheControl = 'public, max-age=60';
+    const v = verifier({ refetchCooldownMs: 1_000 });
+    try {
+      const token = signToken(keys.ec, iss.issuer, nowS());
+      await v.verify(token);
+      const uncached = verifier({ refetchCooldownMs: 1_000, cacheTtlMs: 0 });
+      await uncached.verify(token);
+      // The issuer drops the EC key; both verifiers refresh their key sets.
+      iss.keys = [keys.rsa];
+      clock += 61_000;
+      const base = iss.hits['/openid/v1/jwks']!;
+      await v.verify(signToken(keys.rsa, iss.issuer, nowS()));
+      await uncached.verify(signToken(keys.rsa, iss.issuer, nowS()));
+      await until(() => iss.hits['/openid/v1/jwks'] === base + 2, 'both refreshed');
+      // The first verification was 61 s ago: its cached result has expired too.
+      await rejectsCode(v.verify(token), 'ERR_TOKEN_NO_MATCHING_KEY');
+      await rejectsCode(uncached.verify(token), 'ERR_TOKEN_NO_MATCHING_KEY');
+      // Now a result cached just before the key goes away survives for at most the TTL.
+      iss.keys = [keys.rsa, keys.ec];
+      clock += 61_000;
+      const fresh = signToken(keys.ec, iss.issuer, nowS());
+      await v.verify(signToken(keys.rsa, iss.issuer, nowS())); // triggers the background refresh
+      await until(() => iss.hits['/openid/v1/jwks'] === base + 3, 'refresh with the EC key back');
+      await v.verify(fresh);
+      iss.keys = [keys.rsa];
+      clock += 61_000;
+      await v.verify(signToken(keys.rsa, iss.issuer, nowS()));
+      await until(() => iss.hits['/openid/v1/jwks'] === base + 4, 'refresh without it');
+      clock -= 55_000; // back within 10 s of the cached verification of `fresh`
+      assert.equal((await v.verify(fresh)).namespace, SA.namespace, 'served from the cache');
+      clock += 55_000;
+      await rejectsCode(v.verify(fresh), 'ERR_TOKEN_NO_MATCHING_KEY');
+    } finally {
+      iss.keys = [keys.rsa, keys.ec];
+      iss.cacheControl = 'public, max-age=3600';
+    }
+  });
+
   test('fetch failures: typed errors before the first keys; the last good keys after', async () => {
     const errs: VerificationError[] = [];
     const v = verifier({ onError: (e: VerificationError) => errs.push(e) });
@@ -218,12 +259,14 @@ describe('offline verifier against a local OIDC issuer', () => {
   });
 });
 
+/** Waits for `cond` (a server-side count), then lets the client finish reading the answer. */
 async function until(cond: () => boolean, what: string): Promise<void> {
   const end = Date.now() + 3000;
   while (!cond()) {
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+  await new Promise((r) => setTimeout(r, 50));
 }
 
 describe('keys given directly', () => {

@@ -5,35 +5,41 @@
 import type { TokenClaims } from '@boundtoken/token';
 
 export interface ObjectIdentity {
-  name: string;
-  uid: string;
+  readonly name: string;
+  readonly uid: string;
 }
 
+/**
+ * Who a verified token belongs to. Results may be served from a cache and shared between calls:
+ * treat them as read-only.
+ */
 export interface VerifiedIdentity {
   /** `system:serviceaccount:<namespace>:<name>` (the token's `sub`). */
-  subject: string;
+  readonly subject: string;
   /** The service account's namespace. */
-  namespace: string;
-  serviceAccount: ObjectIdentity;
+  readonly namespace: string;
+  readonly serviceAccount: ObjectIdentity;
   /** The pod the token is bound to. */
-  pod?: ObjectIdentity;
+  readonly pod?: ObjectIdentity;
   /** The node of that pod (or the node a node-bound token is bound to). */
-  node?: ObjectIdentity;
+  readonly node?: ObjectIdentity;
   /** The secret a secret-bound token is bound to (offline only: TokenReview does not report it). */
-  secret?: ObjectIdentity;
+  readonly secret?: ObjectIdentity;
   /** The required audiences the token carries, in the order they were required. */
-  audiences: string[];
+  readonly audiences: readonly string[];
   /** The token's unique id (`jti`). */
-  jti?: string;
-  expiresAt?: Date;
-  issuedAt?: Date;
+  readonly jti?: string;
+  readonly expiresAt?: Date;
+  readonly issuedAt?: Date;
   /** Kubernetes user info: username (= subject), groups and extra, as the API server reports them. */
-  username: string;
-  groups: string[];
-  extra: Record<string, string[]>;
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly extra: Readonly<Record<string, readonly string[]>>;
   /** How it was verified. */
-  verifiedBy: 'offline' | 'online';
+  readonly verifiedBy: 'offline' | 'online';
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export const EXTRA_POD_NAME = 'authentication.kubernetes.io/pod-name';
 export const EXTRA_POD_UID = 'authentication.kubernetes.io/pod-uid';
@@ -69,7 +75,7 @@ export function identityFromClaims(claims: TokenClaims, audiences: string[]): Ve
   }
   if (claims.jti) extra[EXTRA_CREDENTIAL_ID] = [`JTI=${claims.jti}`];
   const username = `${SA_PREFIX}${k.namespace}:${k.serviceaccount.name}`;
-  const id: VerifiedIdentity = {
+  const id: Mutable<VerifiedIdentity> = {
     subject: claims.sub,
     namespace: k.namespace,
     serviceAccount: { name: k.serviceaccount.name, uid: k.serviceaccount.uid },
@@ -101,7 +107,7 @@ export function identityFromUser(
   times: { exp?: unknown; iat?: unknown },
 ): VerifiedIdentity {
   const extra = user.extra ?? {};
-  const id: VerifiedIdentity = {
+  const id: Mutable<VerifiedIdentity> = {
     subject: user.username,
     namespace: sa.namespace,
     serviceAccount: { name: sa.name, uid: user.uid ?? '' },

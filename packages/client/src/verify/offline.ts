@@ -5,6 +5,7 @@
  * rate-limited refetch before the token is rejected.
  */
 import { createVerifier as createTokenVerifier, loadPublicKeys, parseJwks, type PublicKey, type TokenVerifier } from '@boundtoken/token';
+import { ResultCache } from './cache.js';
 import { VerificationError, fromTokenError, isTokenError } from './errors.js';
 import { identityFromClaims, type VerifiedIdentity } from './identity.js';
 import { remoteKeySet, staticKeySet, type KeySet } from './key-set.js';
@@ -32,6 +33,14 @@ export interface OfflineVerifierOptions {
   refetchCooldownMs?: number;
   /** Key set lifetime when the JWKS has no `Cache-Control` (default 300 000 ms). */
   defaultMaxAgeMs?: number;
+  /**
+   * How long a verified token's result is reused (default 10 000 ms, as kube-apiserver caches
+   * authentications; 0 disables). Never past the token's `exp`. A removed key stops being trusted
+   * within this time.
+   */
+  cacheTtlMs?: number;
+  /** Most cached results (default 10 000). */
+  cacheSize?: number;
   /** Clock skew tolerated for exp/nbf/iat (default 60 s, as Kubernetes). */
   leewaySeconds?: number;
   /** Largest token accepted (default 64 KiB). */
@@ -51,6 +60,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): Verifier
   }
   const audiences = checkAudiences(options.audiences, 'audiences');
   const now = options.now ?? Date.now;
+  const cache = new ResultCache(options.cacheTtlMs ?? 10_000, options.cacheSize ?? 10_000, now);
   let keySet: KeySet;
   if (options.keys !== undefined) {
     keySet = staticKeySet(toPublicKeys(options.keys));
@@ -92,9 +102,16 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): Verifier
   }
 
   function check(token: string, auds: string[]): VerifiedIdentity {
+    const key = cache.enabled ? ResultCache.key(token, auds) : '';
+    if (key) {
+      const hit = cache.get(key);
+      if (hit) return hit;
+    }
     try {
       const v = verifier.verify(token, auds);
-      return identityFromClaims(v.claims, v.audiences);
+      const identity = identityFromClaims(v.claims, v.audiences);
+      if (key) cache.set(key, identity);
+      return identity;
     } catch (err) {
       if (isTokenError(err)) throw fromTokenError(err);
       throw err;
@@ -128,6 +145,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): Verifier
       await keySet.ensure();
     },
     close() {
+      cache.clear();
       keySet.close();
     },
   };

@@ -12,6 +12,7 @@ import { ApiError } from '../kube/errors.js';
 import { inClusterConnection } from '../kube/in-cluster.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
 import type { ClusterConnection, KubeClientShape } from '../kube/types.js';
+import { ResultCache } from './cache.js';
 import { VerificationError, fromTokenError } from './errors.js';
 import { identityFromUser, parseServiceAccountUsername, type VerifiedIdentity } from './identity.js';
 import { checkAudiences } from './offline.js';
@@ -43,11 +44,6 @@ export interface OnlineVerifierOptions {
   now?: () => number;
 }
 
-interface CacheEntry {
-  identity: VerifiedIdentity;
-  until: number;
-}
-
 export function createOnlineVerifier(options: OnlineVerifierOptions): Verifier {
   const audiences = checkAudiences(options.audiences, 'audiences');
   const ttl = options.cacheTtlMs ?? 10_000;
@@ -56,23 +52,10 @@ export function createOnlineVerifier(options: OnlineVerifierOptions): Verifier {
   const leeway = options.leewaySeconds ?? 60;
   const maxTokenBytes = options.maxTokenBytes ?? 64 * 1024;
   const now = options.now ?? Date.now;
-  if (!(ttl >= 0) || !(maxEntries >= 0) || !(timeoutMs > 0)) throw new TypeError('createVerifier: cacheTtlMs, cacheSize and timeoutMs must be ≥ 0');
+  if (!(timeoutMs > 0)) throw new TypeError('createVerifier: timeoutMs must be > 0');
+  const cache = new ResultCache(ttl, maxEntries, now);
   const { client, owned } = clientFor(options.cluster);
-  const cache = new Map<string, CacheEntry>();
   const inflight = new Map<string, Promise<VerifiedIdentity>>();
-
-  function remember(key: string, identity: VerifiedIdentity): void {
-    if (ttl === 0 || maxEntries === 0) return;
-    let until = now() + ttl;
-    if (identity.expiresAt) until = Math.min(until, identity.expiresAt.getTime());
-    if (cache.size >= maxEntries) {
-      // drop expired entries first, then the oldest
-      const t = now();
-      for (const [k, e] of cache) if (e.until <= t) cache.delete(k);
-      while (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-    }
-    cache.set(key, { identity, until });
-  }
 
   async function review(token: string, auds: string[], claims: Record<string, unknown>): Promise<VerifiedIdentity> {
     let tr: TokenReview;
@@ -116,12 +99,9 @@ export function createOnlineVerifier(options: OnlineVerifierOptions): Verifier {
   async function verify(token: string | undefined | null, opts?: VerifyOptions): Promise<VerifiedIdentity> {
     if (typeof token !== 'string') throw new VerificationError('ERR_TOKEN_MISSING', 'no token was presented');
     const auds = opts?.audiences === undefined ? audiences : checkAudiences(opts.audiences, 'verify: audiences');
-    const key = auds.length === 1 ? `${auds[0]}\n${token}` : `${auds.join('\u0000')}\n${token}`;
+    const key = ResultCache.key(token, auds);
     const hit = cache.get(key);
-    if (hit) {
-      if (hit.until > now()) return hit.identity;
-      cache.delete(key);
-    }
+    if (hit) return hit;
     const claims = precheck(token, auds);
     let p = inflight.get(key);
     if (!p) {
@@ -129,7 +109,7 @@ export function createOnlineVerifier(options: OnlineVerifierOptions): Verifier {
       inflight.set(key, p);
     }
     const identity = await p;
-    remember(key, identity);
+    cache.set(key, identity);
     return identity;
   }
 
