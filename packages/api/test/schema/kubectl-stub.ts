@@ -22,7 +22,7 @@ import {
   type FieldValidation,
   type OpenApiResource,
 } from '@boundtoken/api/schema';
-import { patchObject, type PatchType } from '@boundtoken/api/patch';
+import { applyServerSide, patchObject, trackUpdate, type PatchType } from '@boundtoken/api/patch';
 
 const run = promisify(execFile);
 
@@ -40,14 +40,11 @@ export interface Recorded {
   body: string;
 }
 
-/** Handles an apply patch (application/apply-patch+yaml); set by tests that exercise it. */
-export type ApplyHandler = (live: KubeObject | undefined, config: KubeObject, query: URLSearchParams) => KubeObject;
 
 export interface Stub {
   url: string;
   requests: Recorded[];
   objects: Map<string, KubeObject>;
-  apply?: ApplyHandler;
   /** Runs kubectl against the stub with a private HOME and kubeconfig. */
   kubectl(args: string[], opts?: { input?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Writes a file in the stub's temp directory and returns its path. */
@@ -217,9 +214,11 @@ export async function startStub(minor = '32', groups: StubGroup[] = SERVED): Pro
         creationTimestamp: old?.metadata?.creationTimestamp ?? '2025-01-01T00:00:00Z',
       },
     });
+    const now = new Date('2025-01-01T00:00:00Z');
+    const manager = url.searchParams.get('fieldManager') ?? 'kubectl';
     if (req.method === 'POST' && !name) {
       const { object, warnings } = checkObject(JSON.parse(body), gvk, { fieldValidation: validation, duplicateFields: findDuplicateKeys(body) });
-      const stored = stamp(object);
+      const stored = stamp(trackUpdate(undefined, object, { manager, operation: 'Update', gvk, now }));
       if (r.verbs.includes('get')) objects.set(`${r.resource}/${m[3] ?? ''}/${stored.metadata!.name}`, stored);
       return send(res, 201, stored, warnings);
     }
@@ -231,8 +230,8 @@ export async function startStub(minor = '32', groups: StubGroup[] = SERVED): Pro
       const type = PATCH_TYPES[(req.headers['content-type'] ?? '').split(';')[0]!];
       const live = objects.get(key);
       if (type === 'apply') {
-        if (!stub.apply) throw new Error('no apply handler');
-        const stored = stamp(stub.apply(live, JSON.parse(body) as KubeObject, url.searchParams), live);
+        const config = JSON.parse(body) as KubeObject;
+        const stored = stamp(applyServerSide(live, config, { manager, force: url.searchParams.get('force') === 'true', gvk, now }), live);
         objects.set(key, stored);
         return send(res, live ? 200 : 201, stored);
       }
@@ -243,7 +242,7 @@ export async function startStub(minor = '32', groups: StubGroup[] = SERVED): Pro
         fieldValidation: validation,
         duplicateFields: findDuplicateKeys(body),
       });
-      const stored = stamp(object, live);
+      const stored = stamp(trackUpdate(live, object, { manager, operation: 'Update', gvk, now }), live);
       objects.set(key, stored);
       return send(res, 200, stored, warnings);
     }

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { KubeObject } from '@boundtoken/api';
 import { startStub, type Stub } from './kubectl-stub.ts';
 
 const POD = `apiVersion: v1
@@ -75,6 +76,44 @@ for (const minor of ['31', '32', '33']) {
       const out = await stub.kubectl(['create', '-f', stub.file('bad.yaml', POD.replace('name: p1', 'name: p2').replace('  containers:', '  foo: 1\n  containers:'))]);
       assert.notEqual(out.code, 0);
       assert.match(out.stderr, /Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.foo"/);
+    });
+  });
+}
+
+for (const minor of ['31', '32', '33']) {
+  describe(`kubectl 1.${minor} apply --server-side`, () => {
+    let stub: Stub;
+    before(async () => {
+      stub = await startStub(minor);
+    });
+    after(async () => {
+      await stub.close();
+    });
+
+    test('takes over a client-side applied object, then conflicts with another manager', async () => {
+      const created = await stub.kubectl(['apply', '-f', stub.file('pod.yaml', POD)]);
+      assert.equal(created.code, 0, created.stderr);
+      const csa = stub.objects.get('pods/default/p1')!;
+      assert.deepEqual(csa.metadata!.managedFields!.map((e) => [e.manager, e.operation]), [['kubectl-client-side-apply', 'Update']]);
+
+      const ssa = await stub.kubectl(['apply', '--server-side', '-f', stub.file('pod2.yaml', POD.replace('nginx:1', 'nginx:2'))]);
+      assert.equal(ssa.code, 0, ssa.stderr);
+      assert.match(ssa.stdout, /pod\/p1 serverside-applied/);
+      const apply = stub.requests.find((r) => r.contentType === 'application/apply-patch+yaml');
+      assert.equal(apply?.query.get('fieldManager'), 'kubectl');
+      const stored = stub.objects.get('pods/default/p1') as KubeObject & { spec: { containers: { image: string }[] } };
+      assert.equal(stored.spec.containers[0]!.image, 'nginx:2');
+      const kubectl = stored.metadata!.managedFields!.find((e) => e.manager === 'kubectl');
+      assert.equal(kubectl?.operation, 'Apply');
+      const lastApplied = JSON.parse(stored.metadata!.annotations!['kubectl.kubernetes.io/last-applied-configuration']!) as { spec: { containers: { image: string }[] } };
+      assert.equal(lastApplied.spec.containers[0]!.image, 'nginx:2');
+
+      const other = await stub.kubectl(['apply', '--server-side', '--field-manager=other', '-f', stub.file('pod3.yaml', POD.replace('nginx:1', 'nginx:3'))]);
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.spec\.containers\[name="c"\]\.image/);
+      const forced = await stub.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=other', '-f', stub.file('pod3.yaml', POD.replace('nginx:1', 'nginx:3'))]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal((stub.objects.get('pods/default/p1') as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image, 'nginx:3');
     });
   });
 }
