@@ -14,6 +14,12 @@
  * over `..data` (rename(2) is atomic), then fixes the top-level links and removes the old
  * directory. Names starting with `..` are reserved. The writer does no locking: callers serialize
  * writes to one directory (the pod worker does).
+ *
+ * One deliberate difference: the kubelet removes the previous timestamped directory right after
+ * the swap, so a reader that has just resolved `..data` to it can still fail with ENOENT. This
+ * writer removes it `retainPreviousMs` later (5 s by default; 0 restores the kubelet's behaviour),
+ * so a reader in a tight loop never sees a missing file. A crash in between leaves a stale
+ * directory that `repairVolumeDir` removes.
  */
 import { randomInt } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -52,17 +58,23 @@ export interface AtomicWriterOptions {
   logContext?: string;
   /** Time for the timestamped directory name (default: now). */
   now?: () => Date;
+  /** How long the previous data directory outlives the swap (default 5000 ms; 0: removed at once). */
+  retainPreviousMs?: number;
 }
+
+export const DEFAULT_RETAIN_PREVIOUS_MS = 5000;
 
 export class AtomicWriter {
   readonly targetDir: string;
   readonly logContext: string;
   private readonly now: () => Date;
+  private readonly retainPreviousMs: number;
 
   private constructor(targetDir: string, options: AtomicWriterOptions) {
     this.targetDir = targetDir;
     this.logContext = options.logContext ?? targetDir;
     this.now = options.now ?? (() => new Date());
+    this.retainPreviousMs = options.retainPreviousMs ?? DEFAULT_RETAIN_PREVIOUS_MS;
   }
 
   /** A writer for `targetDir`, which must exist (like NewAtomicWriter). */
@@ -141,8 +153,11 @@ export class AtomicWriter {
       }
     }
 
-    // (10) the old directory
-    if (oldTsPath !== '') await rm(oldTsPath, { recursive: true, force: true });
+    // (10) the old directory (later, so readers that resolved ..data to it can finish)
+    if (oldTsPath !== '') {
+      if (this.retainPreviousMs <= 0) await rm(oldTsPath, { recursive: true, force: true });
+      else setTimeout(() => void rm(oldTsPath, { recursive: true, force: true }).catch(() => {}), this.retainPreviousMs).unref();
+    }
     if (lastErr !== undefined) throw lastErr;
     return 'written';
   }

@@ -57,7 +57,7 @@ describe('AtomicWriter layout', () => {
 
   test('a change swaps ..data to a new directory and removes the old one', async () => {
     const dir = await newDir();
-    const w = await AtomicWriter.open(dir);
+    const w = await AtomicWriter.open(dir, { retainPreviousMs: 0 });
     await w.write(payload({ token: 'one' }));
     const first = await readlink(join(dir, '..data'));
     assert.equal(await w.write(payload({ token: 'two' })), 'written');
@@ -65,6 +65,18 @@ describe('AtomicWriter layout', () => {
     assert.notEqual(first, second);
     assert.deepEqual(await tsDirs(dir), [second]);
     assert.equal(await readFile(join(dir, 'token'), 'utf8'), 'two');
+  });
+
+  test('the previous directory outlives the swap by retainPreviousMs', async () => {
+    const dir = await newDir();
+    const w = await AtomicWriter.open(dir, { retainPreviousMs: 50 });
+    await w.write(payload({ token: 'one' }));
+    const first = await readlink(join(dir, '..data'));
+    await w.write(payload({ token: 'two' }));
+    assert.equal((await tsDirs(dir)).length, 2);
+    assert.equal(await readFile(join(dir, first, 'token'), 'utf8'), 'one');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(await tsDirs(dir), [await readlink(join(dir, '..data'))]);
   });
 
   test('unchanged bytes: nothing is written, whatever the modes', async () => {
@@ -88,7 +100,7 @@ describe('AtomicWriter layout', () => {
 
   test('paths dropped from the payload disappear; parents of kept paths stay', async () => {
     const dir = await newDir();
-    const w = await AtomicWriter.open(dir);
+    const w = await AtomicWriter.open(dir, { retainPreviousMs: 0 });
     await w.write(payload({ a: '1', b: '2', 'd/x': '3', 'd/y': '4', 'e/z': '5' }));
     assert.equal(await w.write(payload({ a: '1', 'd/x': '3' })), 'written');
     assert.deepEqual(await visible(dir), ['a', 'd']);
