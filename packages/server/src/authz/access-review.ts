@@ -251,7 +251,7 @@ function decide(authorizer: Authorizer, a: Attributes): AccessReviewStatus {
 
 function requireObject(body: unknown, kind: string): Json {
   const o = asObject(body);
-  if (!o) throw badRequest(`not a ${kind}: ${JSON.stringify(body) ?? String(body)}`);
+  if (!o) throw badRequest(`not a ${kind}: ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}`);
   return o;
 }
 
