@@ -199,6 +199,7 @@ export function generateSchemas(dir = typesDir()): Record<string, Schema> {
     for (const member of decl.node.members) {
       if (!ts.isPropertySignature(member) || !member.type) throw new Error(`${name}: unsupported member`);
       const field = member.name.getText(decl.file);
+      if (overlay.removeProperties?.includes(field)) continue;
       const prop: Schema = typeSchema(decl.module, member.type, name, field);
       const fieldDoc = doc(member);
       if (fieldDoc) prop.description = fieldDoc;

@@ -10,7 +10,8 @@
  *   `+mapType`, `+structType` markers), which decide how server-side apply merges and owns fields;
  * - `x-kubernetes-group-version-kind` of the meta types (top-level kinds get it from their
  *   `apiVersion`/`kind` literal types);
- * - the few fields kubernetes-types 1.30 lacks.
+ * - the few fields kubernetes-types 1.30 lacks, or that 1.31/1.32 added or removed and that a pod
+ *   manifest written for 1.32 may use (docs/api-compatibility.md lists the rest).
  *
  * Verified against k8s.io/api core/v1 and rbac/v1 types.go and k8s.io/apimachinery meta/v1
  * types.go; integer formats cross-checked with @kubernetes/client-node's model metadata (a test does
@@ -36,6 +37,8 @@ export interface TypeOverlay {
   addProperties?: Record<string, Record<string, unknown>>;
   /** Properties that are required although kubernetes-types marks them optional. */
   addRequired?: string[];
+  /** Properties Kubernetes 1.32 no longer has. */
+  removeProperties?: string[];
 }
 
 const CORE = 'io.k8s.api.core.v1';
@@ -124,6 +127,46 @@ export const typeOverlays: Record<string, TypeOverlay> = {
       },
     },
     addRequired: ['verbs'],
+  },
+  // Kubernetes 1.31 replaced PodResourceClaim.source by these two fields
+  [`${CORE}.PodResourceClaim`]: {
+    removeProperties: ['source'],
+    addProperties: {
+      resourceClaimName: {
+        description:
+          'ResourceClaimName is the name of a ResourceClaim object in the same namespace as this pod.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be set.',
+        type: 'string',
+      },
+      resourceClaimTemplateName: {
+        description:
+          'ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same namespace as this pod.\n\nThe template will be used to create a new ResourceClaim, which will be bound to this pod. When this pod is deleted, the ResourceClaim will also be deleted. The pod name and resource name, along with a generated component, will be used to form a unique name for the ResourceClaim, which will be recorded in pod.status.resourceClaimStatuses.\n\nThis field is immutable and no changes will be made to the corresponding ResourceClaim by the control plane after creating the ResourceClaim.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be set.',
+        type: 'string',
+      },
+    },
+  },
+  // added in 1.31 (supplementalGroupsPolicy) and 1.32 (seLinuxChangePolicy, pod-level resources)
+  [`${CORE}.PodSecurityContext`]: {
+    addProperties: {
+      supplementalGroupsPolicy: {
+        description:
+          'Defines how supplemental groups of the first container processes are calculated. Valid values are "Merge" and "Strict". If not specified, "Merge" is used. (Alpha) Using the field requires the SupplementalGroupsPolicy feature gate to be enabled and the container runtime must implement support for this feature. Note that this field cannot be set when spec.os.name is windows.',
+        type: 'string',
+      },
+      seLinuxChangePolicy: {
+        description:
+          'seLinuxChangePolicy defines how the container\'s SELinux label is applied to all volumes used by the Pod. It has no effect on nodes that do not support SELinux or to volumes does not support SELinux. Valid values are "MountOption" and "Recursive".\n\n"Recursive" means relabeling of all files on all Pod volumes by the container runtime. This may be slow for large volumes, but allows mixing privileged and unprivileged Pods sharing the same volume on the same node.\n\n"MountOption" mounts all eligible Pod volumes with `-o context` mount option. This requires all Pods that share the same volume to use the same SELinux label. It is not possible to share the same volume among privileged and unprivileged Pods.\n\nThis field affects only Pods that have SELinux label set, either in PodSecurityContext or in SecurityContext of all containers. Note that this field cannot be set when spec.os.name is windows.',
+        type: 'string',
+      },
+    },
+  },
+  [`${CORE}.PodSpec`]: {
+    addProperties: {
+      resources: {
+        $ref: '#/components/schemas/io.k8s.api.core.v1.ResourceRequirements',
+        description:
+          'Resources is the total amount of CPU and Memory resources required by all containers in the pod. It supports specifying Requests and Limits for "cpu" and "memory" resource names only. ResourceClaims are not supported.\n\nThis field enables fine-grained control over resource allocation for the entire pod, allowing resource sharing among containers in a pod.\n\nThis is an alpha field and requires enabling the PodLevelResources feature gate.',
+      },
+    },
   },
 };
 
