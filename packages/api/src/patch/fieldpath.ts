@@ -120,7 +120,8 @@ export class FieldSet {
     }
   }
 
-  private child(pe: string): FieldSet {
+  /** The subset below a path element, created if missing (for building sets level by level). */
+  child(pe: string): FieldSet {
     let c = this.children.get(pe);
     if (!c) {
       c = new FieldSet();
@@ -136,6 +137,36 @@ export class FieldSet {
 }
 
 const EMPTY = new FieldSet();
+
+/** A level of a set being built, materialized on the first insert below it. */
+export class SetCursor {
+  private set: FieldSet | undefined;
+  constructor(
+    private readonly parent: SetCursor | FieldSet,
+    private readonly pe: string,
+  ) {}
+
+  static root(set: FieldSet): SetCursor {
+    const c = new SetCursor(set, '');
+    c.set = set;
+    return c;
+  }
+
+  /** Adds the member `pe` at this level. */
+  add(pe: string): void {
+    this.get().members.add(pe);
+  }
+
+  /** The cursor one level down, under `pe`. */
+  down(pe: string): SetCursor {
+    return new SetCursor(this, pe);
+  }
+
+  private get(): FieldSet {
+    if (!this.set) this.set = (this.parent instanceof FieldSet ? this.parent : this.parent.get()).child(this.pe);
+    return this.set;
+  }
+}
 
 const TYPE_ORDER: Record<string, number> = { f: 0, k: 1, v: 2, i: 3 };
 

@@ -11,7 +11,7 @@
 import type { ListNode, Node } from '../schema/compile.js';
 import { canonicalQuantity, QuantityError } from '../schema/quantity.js';
 import { canonicalTime, TimeParseError } from '../schema/time.js';
-import { fieldElement, FieldSet, formatPath, keyElement, valueElement } from './fieldpath.js';
+import { fieldElement, FieldSet, formatPath, keyElement, SetCursor, valueElement } from './fieldpath.js';
 
 type Obj = Record<string, unknown>;
 type Category = 'scalar' | 'atomic' | 'struct' | 'map' | 'setList' | 'mapList';
@@ -218,46 +218,62 @@ export interface Comparison {
 /** The paths added, modified and removed going from `lhs` to `rhs` (typed.Compare). */
 export function compareValues(lhs: unknown, rhs: unknown, node: Node): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  compareWalk(lhs, rhs, node, [], c);
+  const root: Level = { added: SetCursor.root(c.added), modified: SetCursor.root(c.modified), removed: SetCursor.root(c.removed) };
+  compareChildren(lhs, rhs, node, root);
   return c;
 }
 
-function compareWalk(lhs: unknown, rhs: unknown, node: Node | undefined, path: string[], c: Comparison): void {
-  if (lhs === undefined && rhs === undefined) return;
+/** The three sets at one level of the walk. */
+interface Level {
+  added: SetCursor;
+  modified: SetCursor;
+  removed: SetCursor;
+}
+
+/** Compares the value at `pe` (below `level`) and records the item itself as added or removed. */
+function compareAt(lhs: unknown, rhs: unknown, node: Node | undefined, level: Level, pe: string): void {
+  if (lhs === undefined) {
+    level.added.add(pe);
+  } else if (rhs === undefined) {
+    level.removed.add(pe);
+  }
   const cat = lhs === null || rhs === null ? 'scalar' : category(node);
-  const leaf = (): void => {
-    if (lhs === undefined) c.added.insert(path);
-    else if (rhs === undefined) c.removed.insert(path);
-    else if (!deepEqual(lhs, rhs)) c.modified.insert(path);
-  };
-  const item = (l: unknown, r: unknown, child: Node | undefined, p: string[]): void => {
-    compareWalk(l, r, child, p, c);
-    if (l === undefined) c.added.insert(p);
-    else if (r === undefined) c.removed.insert(p);
-  };
-  switch (cat) {
-    case 'scalar':
-    case 'atomic':
-      return leaf();
+  if (cat === 'scalar' || cat === 'atomic' || !sameShape(lhs, rhs, cat)) {
+    if (lhs !== undefined && rhs !== undefined && !deepEqual(lhs, rhs)) level.modified.add(pe);
+    return;
+  }
+  compareChildren(lhs, rhs, node, { added: level.added.down(pe), modified: level.modified.down(pe), removed: level.removed.down(pe) });
+}
+
+function compareChildren(lhs: unknown, rhs: unknown, node: Node | undefined, level: Level): void {
+  switch (category(node)) {
     case 'struct':
     case 'map': {
-      if ((lhs !== undefined && !isObj(lhs)) || (rhs !== undefined && !isObj(rhs))) return leaf();
-      const l = (lhs as Obj | undefined) ?? {};
-      const r = (rhs as Obj | undefined) ?? {};
-      for (const k of new Set([...Object.keys(l), ...Object.keys(r)])) {
-        item(l[k], r[k], childNode(node, k), [...path, fieldElement(k)]);
-      }
+      const l = isObj(lhs) ? lhs : EMPTY_OBJ;
+      const r = isObj(rhs) ? rhs : EMPTY_OBJ;
+      for (const k in l) compareAt(l[k], r[k], childNode(node, k), level, fieldElement(k));
+      for (const k in r) if (!(k in l)) compareAt(undefined, r[k], childNode(node, k), level, fieldElement(k));
       return;
     }
     case 'setList':
     case 'mapList': {
-      if ((lhs !== undefined && !Array.isArray(lhs)) || (rhs !== undefined && !Array.isArray(rhs))) return leaf();
       const list = node as ListNode;
-      const l = indexList((lhs as unknown[] | undefined) ?? [], list);
-      const r = indexList((rhs as unknown[] | undefined) ?? [], list);
-      for (const pe of new Set([...l.keys(), ...r.keys()])) item(l.get(pe), r.get(pe), list.items, [...path, pe]);
+      const l = indexList(Array.isArray(lhs) ? lhs : [], list);
+      const r = indexList(Array.isArray(rhs) ? rhs : [], list);
+      for (const [pe, v] of l) compareAt(v, r.get(pe), list.items, level, pe);
+      for (const [pe, v] of r) if (!l.has(pe)) compareAt(undefined, v, list.items, level, pe);
+      return;
     }
+    default:
   }
+}
+
+const EMPTY_OBJ: Obj = Object.freeze({}) as Obj;
+
+/** Whether present values have the shape their category walks (a map for a struct, a list for a list). */
+function sameShape(lhs: unknown, rhs: unknown, cat: Category): boolean {
+  const ok = (v: unknown): boolean => v === undefined || (cat === 'struct' || cat === 'map' ? isObj(v) : Array.isArray(v));
+  return ok(lhs) && ok(rhs);
 }
 
 function indexList(items: unknown[], list: ListNode): Map<string, unknown> {
