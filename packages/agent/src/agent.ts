@@ -147,7 +147,12 @@ export class Agent {
           this.logger.error({ pod: pod.metadata?.name, err: errorMessage(err) }, 'pod teardown failed'),
         ),
     });
-    await informer.start();
+    try {
+      await informer.start();
+    } catch (err) {
+      if (this.stopped) return; // stopped before the first list
+      throw err;
+    }
     if (this.stopped) return;
 
     const bound = new Set<string>();

@@ -21,7 +21,9 @@ export type AgentErrorCode =
   /** The projection is not valid for the node (no defaultMode, missing source fields). */
   | 'ERR_INVALID_VOLUME'
   /** Several sources of one volume failed; `errors` holds them in order. */
-  | 'ERR_AGGREGATE';
+  | 'ERR_AGGREGATE'
+  /** The API answered with an error (`reason`, `statusCode` as the server sent them). */
+  | 'ERR_API';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
@@ -71,4 +73,35 @@ export function hasReason(err: unknown, reason: string): boolean {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * An API client error as Kubernetes components print it: the server's `Status` message alone
+ * (`serviceaccounts "x" not found`), without the client's method and path prefix. Keeps `reason`
+ * and `statusCode` (so isNotFound still works) and the original error as `cause`.
+ */
+export class ApiStatusError extends AgentError {
+  readonly reason: string | undefined;
+  readonly statusCode: number | undefined;
+
+  constructor(message: string, reason: string | undefined, statusCode: number | undefined, cause: unknown) {
+    super('ERR_API', message, { cause });
+    this.name = 'ApiStatusError';
+    this.reason = reason;
+    this.statusCode = statusCode;
+  }
+}
+
+/** `err` with the server's Status message when it carries one; other errors unchanged. */
+export function fromApiError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || err instanceof AgentError) return err;
+  const e = err as { status?: { message?: unknown }; reason?: unknown; statusCode?: unknown };
+  const message = e.status?.message;
+  if (typeof message !== 'string' || message === '') return err;
+  return new ApiStatusError(
+    message,
+    typeof e.reason === 'string' ? e.reason : undefined,
+    typeof e.statusCode === 'number' ? e.statusCode : undefined,
+    err,
+  );
 }

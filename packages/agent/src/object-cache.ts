@@ -8,7 +8,7 @@
  */
 import type { ConfigMap, KubeObject, Pod, Secret } from '@boundtoken/api';
 import { corePath, type AgentClient, type Informer, type InformerFactory } from './client.js';
-import { AgentError, errorMessage } from './errors.js';
+import { AgentError, errorMessage, fromApiError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ObjectGetter } from './volumes/sources.js';
 
@@ -105,7 +105,11 @@ export class WatchingObjectCache implements ObjectGetter {
       return obj;
     }
     if (entry) entry.readDirectly = true;
-    return this.client.get(corePath(ref.kind, ref.namespace, ref.name));
+    try {
+      return await this.client.get(corePath(ref.kind, ref.namespace, ref.name));
+    } catch (err) {
+      throw fromApiError(err);
+    }
   }
 
   private ensureInformer(entry: Entry): void {

@@ -15,7 +15,7 @@
  */
 import type { TokenRequest } from '@boundtoken/api';
 import { systemClock, type Clock, type Random } from './clock.js';
-import { AgentError, errorMessage } from './errors.js';
+import { AgentError, errorMessage, fromApiError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export const MAX_TTL_MS = 24 * 60 * 60 * 1000;
@@ -191,7 +191,8 @@ export class TokenManager {
     let response: TokenRequest;
     try {
       response = await this.requester(namespace, name, request);
-    } catch (err) {
+    } catch (raw) {
+      const err = fromApiError(raw);
       this.counters.failures++;
       if (!entry) {
         throw new AgentError('ERR_TOKEN_FETCH', `failed to fetch token: ${errorMessage(err)}`, { cause: err });

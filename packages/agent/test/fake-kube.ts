@@ -7,17 +7,17 @@
 import type { KubeObject, TokenRequest } from '@boundtoken/api';
 import type { AgentClient, Informer, InformerHandler, PatchType, RequestOptions } from '../src/client.ts';
 
+/** Like the real client's ApiError: the message has a prefix, the Status has the server's text. */
 export class FakeApiError extends Error {
   readonly code = 'ERR_API_STATUS';
+  readonly status: { kind: 'Status'; apiVersion: 'v1'; status: 'Failure'; code: number; reason: string; message: string };
   constructor(
     readonly statusCode: number,
     readonly reason: string,
     message: string,
   ) {
-    super(message);
-  }
-  get status() {
-    return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: this.statusCode, reason: this.reason, message: this.message };
+    super(`fake API: ${statusCode} ${message}`);
+    this.status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: statusCode, reason, message };
   }
 }
 
