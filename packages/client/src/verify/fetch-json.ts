@@ -16,6 +16,9 @@ export interface FetchSettings {
    * anonymous access is on; in a pod, pass `() => tokenFile.token`).
    */
   token?: string | (() => string);
+  /** Client certificate and key (PEM) for the issuer's own origin, e.g. from a kubeconfig. */
+  clientCert?: string | Buffer;
+  clientKey?: string | Buffer;
   /** Deadline per fetch (default 10 000 ms). */
   timeoutMs?: number;
 }
@@ -39,7 +42,13 @@ export function createJsonFetcher(settings: FetchSettings, trustedOrigin: string
       const conn: ClusterConnection = { server: origin };
       if (settings.ca !== undefined) conn.ca = settings.ca;
       if (settings.insecureSkipTLSVerify) conn.insecureSkipTLSVerify = true;
-      if (settings.token !== undefined && origin === trustedOrigin) conn.token = settings.token;
+      if (origin === trustedOrigin) {
+        if (settings.token !== undefined) conn.token = settings.token;
+        if (settings.clientCert !== undefined && settings.clientKey !== undefined) {
+          conn.clientCert = settings.clientCert;
+          conn.clientKey = settings.clientKey;
+        }
+      }
       c = createKubeClient(conn, { userAgent: 'boundtoken-client/0.1.0 (verifier)', maxResponseBytes: 1024 * 1024, maxSockets: 4 });
       clients.set(origin, c);
     }
