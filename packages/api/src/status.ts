@@ -111,7 +111,7 @@ function qualifiedKind(gk: GroupKind): string {
 }
 
 function details(gr: GroupResource, name: string, extra?: Partial<StatusDetails>): StatusDetails {
-  const d: StatusDetails = { name, ...(gr.group ? { group: gr.group } : {}), kind: gr.resource };
+  const d: StatusDetails = { ...(name ? { name } : {}), ...(gr.group ? { group: gr.group } : {}), kind: gr.resource };
   return { ...d, ...extra };
 }
 

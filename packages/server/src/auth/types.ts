@@ -48,6 +48,20 @@ export interface AuthorizationAttributes {
   resource: string;
   subresource: string;
   name: string;
+  /**
+   * The request's parsed `fieldSelector` / `labelSelector` requirements (list/watch/deletecollection),
+   * for selector-aware authorization (Kubernetes' AuthorizeNodeWithSelectors, on by default in 1.32).
+   * Undefined when the request had none.
+   */
+  fieldSelector?: SelectorRequirement[];
+  labelSelector?: SelectorRequirement[];
+}
+
+/** One `key op value(s)` term of a field or label selector. */
+export interface SelectorRequirement {
+  key: string;
+  operator: '=' | '!=' | 'in' | 'notin' | 'exists' | '!';
+  values: string[];
 }
 
 export interface Decision {

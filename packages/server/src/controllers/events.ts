@@ -1,0 +1,68 @@
+/**
+ * Recording core/v1 Events for the objects controllers act on; a repeat of the same
+ * (object, reason, message) within ten minutes bumps `count` instead of creating a new event.
+ */
+import type { Event, KubeObject } from '@boundtoken/api';
+import type { Registry } from '../registry/registry.js';
+import { rfc3339 } from '../registry/registry.js';
+import { controllerContext } from './context.js';
+
+export interface EventRecorder {
+  record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export function createEventRecorder(registry: Registry, component: string, onError?: (err: unknown) => void): EventRecorder {
+  const recent = new Map<string, { name: string; at: number }>();
+  return {
+    record(obj, type, reason, message) {
+      const def = registry.def('', 'events');
+      if (!def) return;
+      const ns = obj.metadata?.namespace || 'default';
+      const key = `${obj.metadata?.uid}/${reason}/${message}`;
+      const now = new Date();
+      const seen = recent.get(key);
+      void (async () => {
+        try {
+          if (seen && now.getTime() - seen.at < 600_000 && registry.get(def, ns, seen.name)) {
+            await registry.guaranteedUpdate<Event>(def, controllerContext(component), ns, seen.name, (e) => {
+              e.count = (e.count ?? 1) + 1;
+              e.lastTimestamp = rfc3339(now);
+              return e;
+            });
+            seen.at = now.getTime();
+            return;
+          }
+          const name = `${obj.metadata?.name}.${(now.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
+          const event: Event = {
+            apiVersion: 'v1',
+            kind: 'Event',
+            metadata: { name, namespace: ns },
+            involvedObject: {
+              kind: obj.kind ?? '',
+              namespace: obj.metadata?.namespace ?? '',
+              name: obj.metadata?.name ?? '',
+              uid: obj.metadata?.uid ?? '',
+              apiVersion: obj.apiVersion ?? '',
+              resourceVersion: obj.metadata?.resourceVersion ?? '',
+            },
+            reason,
+            message,
+            source: { component },
+            firstTimestamp: rfc3339(now),
+            lastTimestamp: rfc3339(now),
+            count: 1,
+            type,
+            eventTime: null as unknown as undefined,
+            reportingComponent: component,
+            reportingInstance: '',
+          };
+          await registry.create(def, controllerContext(component), ns, event as KubeObject);
+          recent.set(key, { name, at: now.getTime() });
+          if (recent.size > 10_000) recent.delete(recent.keys().next().value!);
+        } catch (err) {
+          onError?.(err);
+        }
+      })();
+    },
+  };
+}

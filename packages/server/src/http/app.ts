@@ -1,0 +1,216 @@
+/**
+ * The HTTP(S) front of the API server: one Fastify instance, one catch-all route, and a dispatch
+ * that runs every request through the same steps Kubernetes does — authentication (client
+ * certificate, bearer token, anonymous), impersonation, RequestInfo, authorization — before the
+ * resource or non-resource handler. Errors of every kind leave as `Status` bodies.
+ */
+import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { methodNotAllowed, StatusError } from '@boundtoken/api';
+import { impersonate, type RequestAuthenticator } from '../auth/authenticate.js';
+import type { AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
+import type { Discovery } from '../discovery/discovery.js';
+import type { Registry } from '../registry/registry.js';
+import { AGGREGATED_DISCOVERY_V2, AGGREGATED_DISCOVERY_V2BETA1, parseAccept, wantsAggregatedDiscovery } from './negotiation.js';
+import { requestInfo, type RequestInfo } from './request-info.js';
+import { asStatusError, sendJson, sendStatusError } from './respond.js';
+import { handleResource, type Query, type ResourceRequest } from './resources.js';
+
+export const BODY_LIMIT = 3 * 1024 * 1024;
+
+/** A non-resource endpoint (`/version`, `/openid/v1/jwks`, …): answers GETs. */
+export type NonResourceHandler = (req: FastifyRequest, reply: FastifyReply, user: UserInfo, query: Query) => FastifyReply | Promise<FastifyReply>;
+
+/** A resource endpoint served by custom code (`tokenreviews`, `serviceaccounts/token`, …). */
+export interface CustomEndpoint {
+  group: string;
+  version: string;
+  resource: string;
+  /** '' for the resource itself. */
+  subresource: string;
+  handle(rr: ResourceRequest): Promise<FastifyReply>;
+}
+
+export interface HealthCheck {
+  name: string;
+  /** Resolves when healthy; rejects with the reason otherwise. */
+  check(): Promise<void>;
+}
+
+export interface ApiServerOptions {
+  tls?: { key: string; cert: string; clientCa?: string };
+  registry: Registry;
+  discovery: Discovery;
+  authenticator: RequestAuthenticator;
+  authorizer: Authorizer;
+  custom: CustomEndpoint[];
+  nonResource: Map<string, NonResourceHandler>;
+  /** Prefix handlers (`/openapi/v3/`), longest first. */
+  nonResourcePrefixes?: [string, NonResourceHandler][];
+  health: { livez: HealthCheck[]; readyz: HealthCheck[] };
+  log: Logger;
+  /** `host:port` clients should use (for `/api`'s serverAddressByClientCIDRs). */
+  externalAddress: () => string;
+  /** The 403 for a denied request (the authorizer's wording and reasons). */
+  forbidden: (attrs: AuthorizationAttributes, reason: string) => StatusError;
+}
+
+function splitUrl(url: string): { path: string; query: Query } {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query: Query = {};
+  if (q >= 0) {
+    for (const [k, v] of new URLSearchParams(url.slice(q + 1))) if (!(k in query)) query[k] = v;
+  }
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // keep the raw path; routing will 404 it
+  }
+  return { path: decoded, query };
+}
+
+function attributesOf(info: RequestInfo, user: UserInfo): AuthorizationAttributes {
+  return {
+    user,
+    verb: info.verb,
+    resourceRequest: info.resourceRequest,
+    path: info.path,
+    namespace: info.namespace,
+    apiGroup: info.apiGroup,
+    apiVersion: info.apiVersion,
+    resource: info.resource,
+    subresource: info.subresource,
+    name: info.name,
+    ...(info.fieldSelector ? { fieldSelector: info.fieldSelector } : {}),
+  };
+}
+
+const NOT_FOUND = (): StatusError => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+
+async function runChecks(checks: HealthCheck[], which: string, reply: FastifyReply, verbose: boolean, only?: string): Promise<FastifyReply> {
+  const selected = only ? checks.filter((c) => c.name === only) : checks;
+  if (only && selected.length === 0) throw NOT_FOUND();
+  const results = await Promise.all(
+    selected.map(async (c) => {
+      try {
+        await c.check();
+        return { name: c.name, ok: true, reason: '' };
+      } catch (err) {
+        return { name: c.name, ok: false, reason: (err as Error).message };
+      }
+    }),
+  );
+  const ok = results.every((r) => r.ok);
+  if (!verbose && ok) return reply.code(200).header('Content-Type', 'text/plain; charset=utf-8').send('ok');
+  const lines = results.map((r) => (r.ok ? `[+]${r.name} ok` : `[-]${r.name} failed: ${verbose ? r.reason : 'reason withheld'}`));
+  lines.push(ok ? `${which} check passed` : `${which} check failed`);
+  return reply
+    .code(ok ? 200 : 500)
+    .header('Content-Type', 'text/plain; charset=utf-8')
+    .send(`${lines.join('\n')}\n`);
+}
+
+export function createApiServer(o: ApiServerOptions): FastifyInstance {
+  const app = Fastify({
+    ...(o.tls
+      ? {
+          https: {
+            key: o.tls.key,
+            cert: o.tls.cert,
+            ...(o.tls.clientCa ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+            minVersion: 'TLSv1.2' as const,
+          },
+        }
+      : {}),
+    bodyLimit: BODY_LIMIT,
+    logger: false,
+    routerOptions: { maxParamLength: 2048 },
+    requestTimeout: 0,
+    keepAliveTimeout: 90_000,
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+  }) as unknown as FastifyInstance;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    const status = asStatusError(err);
+    if (status.code >= 500) o.log.error({ err, method: req.method, url: req.url }, 'request failed');
+    return sendStatusError(reply, status);
+  });
+
+  const customByKey = new Map<string, CustomEndpoint>();
+  for (const c of o.custom) customByKey.set(`${c.group}/${c.version}/${c.resource}/${c.subresource}`, c);
+  const prefixes = [...(o.nonResourcePrefixes ?? [])].sort((a, b) => b[0].length - a[0].length);
+
+  const nonResource = async (req: FastifyRequest, reply: FastifyReply, info: RequestInfo, user: UserInfo, query: Query): Promise<FastifyReply> => {
+    const path = info.path;
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method, { group: '', resource: '' });
+    const exact = o.nonResource.get(path);
+    if (exact) return exact(req, reply, user, query);
+    for (const [prefix, handler] of prefixes) if (path.startsWith(prefix)) return handler(req, reply, user, query);
+
+    const verbose = query.verbose !== undefined;
+    for (const which of ['livez', 'readyz', 'healthz'] as const) {
+      const base = `/${which}`;
+      if (path === base || path.startsWith(`${base}/`)) {
+        const checks = which === 'livez' ? o.health.livez : o.health.readyz;
+        return runChecks(checks, which, reply, verbose, path.length > base.length ? path.slice(base.length + 1) : undefined);
+      }
+    }
+    const accept = parseAccept(req.headers.accept);
+    if (path === '/api') {
+      const agg = wantsAggregatedDiscovery(accept);
+      reply.header('Vary', 'Accept');
+      if (agg) return sendJson(reply, 200, o.discovery.aggregatedCore[agg], [], agg === 'v2' ? AGGREGATED_DISCOVERY_V2 : AGGREGATED_DISCOVERY_V2BETA1);
+      return sendJson(reply, 200, o.discovery.apiVersionsJson(o.externalAddress()));
+    }
+    if (path === '/apis') {
+      const agg = wantsAggregatedDiscovery(accept);
+      reply.header('Vary', 'Accept');
+      if (agg) return sendJson(reply, 200, o.discovery.aggregatedGroups[agg], [], agg === 'v2' ? AGGREGATED_DISCOVERY_V2 : AGGREGATED_DISCOVERY_V2BETA1);
+      return sendJson(reply, 200, o.discovery.apiGroupListJson);
+    }
+    const parts = path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts.length === 2) {
+      const list = o.discovery.resourceListJson('', parts[1]!);
+      if (list) return sendJson(reply, 200, list);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const g = o.discovery.groupJsonFor(parts[1]!);
+      if (g) return sendJson(reply, 200, g);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const list = o.discovery.resourceListJson(parts[1]!, parts[2]!);
+      if (list) return sendJson(reply, 200, list);
+    }
+    throw NOT_FOUND();
+  };
+
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: '/*',
+    handler: async (req, reply) => {
+      const { path, query } = splitUrl(req.raw.url ?? '/');
+      const authenticated = await o.authenticator.authenticate(req.raw.socket as TLSSocket, req.headers);
+      const { user } = impersonate(authenticated, req.headers, o.authorizer);
+      const info = requestInfo(req.method, path, query);
+      const attrs = attributesOf(info, user);
+      const decision = o.authorizer.authorize(attrs);
+      if (decision.decision !== 'allow') throw o.forbidden(attrs, decision.reason);
+      if (!info.resourceRequest) return nonResource(req, reply, info, user, query);
+
+      const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings: [] };
+      const custom = customByKey.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}/${info.subresource}`);
+      if (custom) return custom.handle(rr);
+      const def = o.registry.def(info.apiGroup, info.resource);
+      if (!def || def.version !== info.apiVersion) throw NOT_FOUND();
+      return handleResource(rr, o.registry, def);
+    },
+  });
+  return app;
+}

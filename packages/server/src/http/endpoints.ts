@@ -1,0 +1,142 @@
+/**
+ * Endpoints served by custom code rather than the generic registry: the token APIs
+ * (`serviceaccounts/token`, `tokenreviews`, `selfsubjectreviews`), the access reviews, and
+ * `pods/binding`. Each decodes its body (JSON, YAML or protobuf), answers 201 with its object.
+ */
+import type { FastifyReply } from 'fastify';
+import { badRequest, methodNotAllowed, StatusError, type KubeObject, type TokenRequest, type TokenReview } from '@boundtoken/api';
+import type { RequestAuthenticator } from '../auth/authenticate.js';
+import {
+  localSubjectAccessReview,
+  selfSubjectAccessReview,
+  selfSubjectRulesReview,
+  subjectAccessReview,
+  type AuthorizerChain,
+} from '../authz/index.js';
+import { BindingConflict, bindPod } from '../controllers/scheduler.js';
+import type { ServedResource } from '../discovery/discovery.js';
+import type { Registry } from '../registry/registry.js';
+import { createToken, type TokenRequestDeps } from '../tokens/token-request.js';
+import { selfSubjectReview, tokenReview } from '../tokens/reviews.js';
+import type { CustomEndpoint } from './app.js';
+import { checkDecoded, parseBody } from './body.js';
+import { sendJson } from './respond.js';
+import { operationContext, type ResourceRequest } from './resources.js';
+
+function decode(rr: ResourceRequest, group: string, version: string, kind: string): KubeObject {
+  const raw = Buffer.isBuffer(rr.req.body) ? rr.req.body : Buffer.alloc(0);
+  const { value, duplicates } = parseBody(rr.req.headers['content-type'], raw);
+  const ctx = operationContext(rr, '');
+  return checkDecoded(value, duplicates, { group, version, kind }, ctx.fieldValidation, rr.warnings);
+}
+
+function createOnly(
+  group: string,
+  version: string,
+  resource: string,
+  subresource: string,
+  kind: string,
+  handle: (rr: ResourceRequest, body: KubeObject) => Promise<unknown> | unknown,
+): CustomEndpoint {
+  return {
+    group,
+    version,
+    resource,
+    subresource,
+    async handle(rr): Promise<FastifyReply> {
+      if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group, resource: subresource ? `${resource}/${subresource}` : resource });
+      const body = decode(rr, group, version, kind);
+      const out = await handle(rr, body);
+      return sendJson(rr.reply, 201, out, rr.warnings);
+    },
+  };
+}
+
+export interface EndpointDeps {
+  registry: Registry;
+  authenticator: RequestAuthenticator;
+  authorizer: AuthorizerChain;
+  tokens: TokenRequestDeps;
+  apiAudiences: string[];
+}
+
+export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[]; resources: ServedResource[] } {
+  const AUTHN = 'authentication.k8s.io';
+  const AUTHZ = 'authorization.k8s.io';
+  const endpoints: CustomEndpoint[] = [
+    {
+      group: '',
+      version: 'v1',
+      resource: 'serviceaccounts',
+      subresource: 'token',
+      async handle(rr) {
+        if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group: '', resource: 'serviceaccounts/token' });
+        // the body is an authentication.k8s.io/v1 TokenRequest, not a ServiceAccount
+        const body = decode(rr, AUTHN, 'v1', 'TokenRequest') as TokenRequest;
+        const ctx = operationContext(rr, 'token');
+        const out = await createToken(d.tokens, ctx, rr.info.namespace, rr.info.name, body);
+        return sendJson(rr.reply, 201, out, rr.warnings);
+      },
+    },
+    createOnly(AUTHN, 'v1', 'tokenreviews', '', 'TokenReview', (rr, body) =>
+      tokenReview(d.authenticator, d.apiAudiences, body as TokenReview, rr.info.namespace),
+    ),
+    createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),
+    createOnly(AUTHN, 'v1beta1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1beta1')),
+    createOnly(AUTHZ, 'v1', 'subjectaccessreviews', '', 'SubjectAccessReview', (_rr, body) => subjectAccessReview(body, d.authorizer)),
+    createOnly(AUTHZ, 'v1', 'selfsubjectaccessreviews', '', 'SelfSubjectAccessReview', (rr, body) =>
+      selfSubjectAccessReview(body, rr.user, d.authorizer),
+    ),
+    createOnly(AUTHZ, 'v1', 'localsubjectaccessreviews', '', 'LocalSubjectAccessReview', (rr, body) =>
+      localSubjectAccessReview(body, rr.info.namespace, d.authorizer),
+    ),
+    createOnly(AUTHZ, 'v1', 'selfsubjectrulesreviews', '', 'SelfSubjectRulesReview', (rr, body) =>
+      selfSubjectRulesReview(body, rr.user, d.authorizer),
+    ),
+    {
+      group: '',
+      version: 'v1',
+      resource: 'pods',
+      subresource: 'binding',
+      async handle(rr) {
+        if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group: '', resource: 'pods/binding' });
+        const binding = decode(rr, '', 'v1', 'Binding') as KubeObject & { target?: { kind?: string; name?: string } };
+        const target = binding.target;
+        if (!target?.name) throw badRequest('target.name is required');
+        if (target.kind && target.kind !== 'Node') throw badRequest(`target.kind must be Node, got ${target.kind}`);
+        if (binding.metadata?.name && binding.metadata.name !== rr.info.name) {
+          throw badRequest(`name in URL does not match name in Binding object`);
+        }
+        try {
+          await bindPod(d.registry, rr.info.namespace, rr.info.name, target.name, binding.metadata?.uid, rr.user.name);
+        } catch (err) {
+          if (err instanceof BindingConflict) throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${rr.info.name}": ${err.message}`);
+          throw err;
+        }
+        return sendJson(rr.reply, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, rr.warnings);
+      },
+    },
+  ];
+  const review = (group: string, version: string, resource: string, kind: string, namespaced = false): ServedResource => ({
+    group,
+    version,
+    resource,
+    kind,
+    singular: kind.toLowerCase(),
+    namespaced,
+    verbs: ['create'],
+    shortNames: [],
+    categories: [],
+    subresources: [],
+  });
+  const resources: ServedResource[] = [
+    review(AUTHN, 'v1', 'selfsubjectreviews', 'SelfSubjectReview'),
+    review(AUTHN, 'v1', 'tokenreviews', 'TokenReview'),
+    review(AUTHN, 'v1beta1', 'selfsubjectreviews', 'SelfSubjectReview'),
+    review(AUTHZ, 'v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', true),
+    review(AUTHZ, 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview'),
+    review(AUTHZ, 'v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview'),
+    review(AUTHZ, 'v1', 'subjectaccessreviews', 'SubjectAccessReview'),
+  ];
+  return { endpoints, resources };
+}

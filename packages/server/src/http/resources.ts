@@ -1,0 +1,307 @@
+/**
+ * Resource requests (`/api/v1/…`, `/apis/<group>/<version>/…`) for the stored resources: get,
+ * list, watch, create, update, patch, delete, deletecollection, and the status / finalize
+ * subresources. Decoding and option parsing happen here; semantics live in the registry.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, methodNotAllowed, notFound, StatusError, type KubeObject } from '@boundtoken/api';
+import { applyJsonPatch, applyMergePatch, applyServerSide, applyStrategicMergePatch } from '@boundtoken/api/patch';
+import type { UserInfo } from '../auth/types.js';
+import type { DeleteOptions, Registry } from '../registry/registry.js';
+import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js';
+import type { OperationContext, ResourceDef } from '../registry/types.js';
+import { checkDecoded, decodeObject, fieldValidationOf, mediaType, parseBody } from './body.js';
+import { parseAccept, tableContentType, wantsTable } from './negotiation.js';
+import type { RequestInfo } from './request-info.js';
+import { sendJson, toTable, type IncludeObject } from './respond.js';
+import { serveWatch } from './watch.js';
+
+export type Query = Record<string, string | undefined>;
+
+export interface ResourceRequest {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  info: RequestInfo;
+  user: UserInfo;
+  query: Query;
+  now: Date;
+  warnings: string[];
+}
+
+function intParam(query: Query, name: string): number | undefined {
+  const v = query[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+function dryRunOf(query: Query): boolean {
+  const v = query.dryRun;
+  if (v === undefined || v === '') return false;
+  if (v === 'All') return true;
+  throw badRequest(`Invalid dryRun value: ${v}: supported values: "All"`);
+}
+
+/** The default field manager: the user agent's product name (`kubectl`, `node-fetch`, …). */
+function defaultFieldManager(req: FastifyRequest): string {
+  const ua = req.headers['user-agent'] ?? '';
+  const product = ua.split('/')[0]!.trim();
+  return product.slice(0, 128) || 'unknown';
+}
+
+export function operationContext(rr: ResourceRequest, subresource: string): OperationContext {
+  const fm = rr.query.fieldManager;
+  if (fm !== undefined && (fm.length > 128 || /[^\x20-\x7e]/.test(fm))) {
+    throw new StatusError(400, 'BadRequest', `fieldManager: Invalid value: "${fm}": must be a printable string of at most 128 characters`);
+  }
+  return {
+    user: rr.user,
+    now: rr.now,
+    dryRun: dryRunOf(rr.query),
+    fieldManager: fm || defaultFieldManager(rr.req),
+    fieldValidation: fieldValidationOf(rr.query.fieldValidation),
+    warnings: rr.warnings,
+    subresource,
+  };
+}
+
+function includeObjectOf(query: Query): IncludeObject {
+  const v = query.includeObject;
+  if (v === undefined || v === '' || v === 'Metadata') return 'Metadata';
+  if (v === 'None' || v === 'Object') return v;
+  throw badRequest(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
+}
+
+function rawBody(req: FastifyRequest): Buffer {
+  const b = req.body;
+  if (Buffer.isBuffer(b)) return b;
+  if (b === undefined || b === null) return Buffer.alloc(0);
+  return Buffer.from(typeof b === 'string' ? b : JSON.stringify(b));
+}
+
+function expectedKind(def: ResourceDef): { group: string; version: string; kind: string } {
+  return { group: def.group, version: def.version, kind: def.kind };
+}
+
+/** Answers one object, as a Table when the client prefers one. */
+function sendObject(rr: ResourceRequest, def: ResourceDef, code: number, obj: KubeObject): FastifyReply {
+  const table = wantsTable(parseAccept(rr.req.headers.accept));
+  if (table && rr.req.method === 'GET') {
+    const body = toTable(def, [obj], rr.now, {
+      version: table,
+      include: includeObjectOf(rr.query),
+      headers: true,
+      ...(obj.metadata?.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}),
+    });
+    return sendJson(rr.reply, code, body, rr.warnings, tableContentType(table));
+  }
+  return sendJson(rr.reply, code, obj, rr.warnings);
+}
+
+function selectors(query: Query): { labelSelector?: ReturnType<typeof parseLabelSelector>; fieldSelector?: ReturnType<typeof parseFieldSelector> } {
+  return {
+    ...(query.labelSelector ? { labelSelector: parseLabelSelector(query.labelSelector) } : {}),
+    ...(query.fieldSelector ? { fieldSelector: parseFieldSelector(query.fieldSelector) } : {}),
+  };
+}
+
+function parseDeleteOptions(rr: ResourceRequest): DeleteOptions {
+  const opts: DeleteOptions = {};
+  const raw = rawBody(rr.req);
+  if (raw.length > 0) {
+    const { value } = parseBody(rr.req.headers['content-type'], raw);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as { gracePeriodSeconds?: number | null; preconditions?: { uid?: string; resourceVersion?: string } | null; propagationPolicy?: string | null; dryRun?: string[] | null; kind?: string };
+      if (v.kind && v.kind !== 'DeleteOptions') throw badRequest(`the kind in the data (${v.kind}) does not match the expected kind (DeleteOptions)`);
+      if (typeof v.gracePeriodSeconds === 'number') opts.gracePeriodSeconds = v.gracePeriodSeconds;
+      if (v.preconditions) opts.preconditions = v.preconditions;
+      if (v.propagationPolicy) opts.propagationPolicy = v.propagationPolicy;
+      if (Array.isArray(v.dryRun) && v.dryRun.includes('All')) rr.query.dryRun = 'All';
+    } else {
+      throw badRequest('the body of a delete request must be a DeleteOptions object');
+    }
+  }
+  const grace = intParam(rr.query, 'gracePeriodSeconds');
+  if (grace !== undefined) opts.gracePeriodSeconds = grace;
+  if (rr.query.propagationPolicy) opts.propagationPolicy = rr.query.propagationPolicy;
+  if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
+    throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+  }
+  return opts;
+}
+
+function deletedStatus(def: ResourceDef, obj: KubeObject): object {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name: obj.metadata?.name, ...(def.group ? { group: def.group } : {}), kind: def.resource, uid: obj.metadata?.uid },
+  };
+}
+
+const patchTypes: Record<string, 'json' | 'merge' | 'strategic' | 'apply'> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+};
+
+async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, subresource: string): Promise<FastifyReply> {
+  const ct = mediaType(rr.req.headers['content-type']);
+  const type = patchTypes[ct];
+  if (!type) {
+    throw new StatusError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+    );
+  }
+  const ctx = operationContext(rr, subresource);
+  const force = rr.query.force;
+  if (force !== undefined && type !== 'apply') throw badRequest('force flag is only supported for apply patches');
+  const { value: body } = parseBody(type === 'apply' ? 'application/apply-patch+yaml' : 'application/json', rawBody(rr.req));
+  const ns = rr.info.namespace;
+  const name = rr.info.name;
+  const gvk = expectedKind(def);
+  const validate = (patched: KubeObject): KubeObject => checkDecoded(patched, [], gvk, ctx.fieldValidation, ctx.warnings);
+
+  if (type === 'apply') {
+    if (!rr.query.fieldManager) {
+      throw new StatusError(400, 'BadRequest', 'PATCH, fieldManager: Required value: is required for apply patch');
+    }
+    const config = validate(structuredClone(body) as KubeObject);
+    if (config.metadata?.name && config.metadata.name !== name) {
+      throw badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    ctx.managedFieldsDone = true;
+    const forced = force === 'true' || force === '1';
+    const result = await registry.guaranteedUpdate(
+      def,
+      ctx,
+      ns,
+      name,
+      (current) => applyServerSide(current, config, { manager: ctx.fieldManager, force: forced, gvk, now: ctx.now }),
+      {
+        createIfMissing: async () => {
+          if (subresource) throw notFound({ group: def.group, resource: def.resource }, name);
+          const created = applyServerSide(undefined, config, { manager: ctx.fieldManager, force: forced, gvk, now: ctx.now });
+          return registry.create(def, ctx, ns, created);
+        },
+      },
+    );
+    return sendObject(rr, def, result.created ? 201 : 200, result.object);
+  }
+
+  if (type === 'json' && !Array.isArray(body)) {
+    throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  }
+  if (type !== 'json' && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+    throw badRequest(`json: cannot unmarshal ${Array.isArray(body) ? 'array' : typeof body} into Go value of type map[string]interface {}`);
+  }
+  const result = await registry.guaranteedUpdate(def, ctx, ns, name, (current) => {
+    let patched: KubeObject;
+    if (type === 'json') patched = applyJsonPatch(current, body);
+    else if (type === 'merge') patched = applyMergePatch(current, body);
+    else patched = applyStrategicMergePatch(current, body, gvk);
+    return validate(patched);
+  });
+  return sendObject(rr, def, 200, result.object);
+}
+
+/** Handles a request for a stored resource; `def` is the resource the path names. */
+export async function handleResource(rr: ResourceRequest, registry: Registry, def: ResourceDef): Promise<FastifyReply> {
+  const { info } = rr;
+  const gr = { group: def.group, resource: def.resource };
+  const ns = def.namespaced ? info.namespace : '';
+  if (def.namespaced && info.name && !ns && info.verb !== 'list' && info.verb !== 'watch') {
+    throw notFound(gr, info.name);
+  }
+  const sub = info.subresource;
+  if (sub && !(sub === 'status' && def.hasStatus) && !(sub === 'finalize' && def.resource === 'namespaces')) {
+    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  if (sub === 'finalize' && info.verb !== 'update') throw methodNotAllowed(info.verb, gr);
+  if (sub === 'status' && !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed(info.verb, gr);
+
+  switch (info.verb) {
+    case 'get': {
+      const obj = registry.get(def, ns, info.name) ?? (await registry.getFresh(def, ns, info.name));
+      if (!obj) throw notFound(gr, info.name);
+      return sendObject(rr, def, 200, obj);
+    }
+    case 'list': {
+      const result = await registry.list(def, ns, {
+        ...selectors(rr.query),
+        ...(rr.query.limit ? { limit: intParam(rr.query, 'limit')! } : {}),
+        ...(rr.query.continue ? { continueToken: rr.query.continue } : {}),
+      });
+      const table = wantsTable(parseAccept(rr.req.headers.accept));
+      if (table) {
+        const body = toTable(def, result.items, rr.now, {
+          version: table,
+          include: includeObjectOf(rr.query),
+          headers: true,
+          resourceVersion: result.resourceVersion,
+          ...(result.continueToken ? { continueToken: result.continueToken } : {}),
+          ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+        });
+        return sendJson(rr.reply, 200, body, rr.warnings, tableContentType(table));
+      }
+      const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
+      const head = JSON.stringify({
+        kind: def.listKind,
+        apiVersion,
+        metadata: {
+          resourceVersion: result.resourceVersion,
+          ...(result.continueToken ? { continue: result.continueToken } : {}),
+          ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+        },
+      });
+      // splice the items in without re-serialising the envelope
+      const body = `${head.slice(0, -1)},"items":[${result.items.map((o) => JSON.stringify(o)).join(',')}]}`;
+      return sendJson(rr.reply, 200, body, rr.warnings);
+    }
+    case 'watch':
+      return serveWatch(rr, registry, def, ns, selectors(rr.query), includeObjectOf(rr.query));
+    case 'create': {
+      const ctx = operationContext(rr, '');
+      const obj = decodeObject(rr.req.headers['content-type'], rawBody(rr.req), expectedKind(def), ctx.fieldValidation, ctx.warnings);
+      const created = await registry.create(def, ctx, ns, obj);
+      return sendJson(rr.reply, 201, created, rr.warnings);
+    }
+    case 'update': {
+      const ctx = operationContext(rr, sub);
+      const obj = decodeObject(rr.req.headers['content-type'], rawBody(rr.req), expectedKind(def), ctx.fieldValidation, ctx.warnings);
+      const { object, created } = await registry.update(def, ctx, ns, info.name, obj);
+      return sendJson(rr.reply, created ? 201 : 200, object, rr.warnings);
+    }
+    case 'patch':
+      return patch(rr, registry, def, sub);
+    case 'delete': {
+      const opts = parseDeleteOptions(rr);
+      const ctx = operationContext(rr, '');
+      const { object, deleted } = await registry.delete(def, ctx, ns, info.name, opts);
+      const returnsObject = def.resource === 'pods' || def.resource === 'namespaces' || !deleted;
+      return sendJson(rr.reply, deleted ? 200 : 202, returnsObject ? object : deletedStatus(def, object), rr.warnings);
+    }
+    case 'deletecollection': {
+      const opts = parseDeleteOptions(rr);
+      const ctx = operationContext(rr, '');
+      const { items } = await registry.list(def, ns, selectors(rr.query));
+      const out: KubeObject[] = [];
+      for (const item of items) {
+        try {
+          out.push((await registry.delete(def, ctx, item.metadata?.namespace ?? '', item.metadata!.name!, opts)).object);
+        } catch (err) {
+          if (!(err instanceof StatusError && err.code === 404)) throw err;
+        }
+      }
+      const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
+      return sendJson(rr.reply, 200, { kind: def.listKind, apiVersion, metadata: {}, items: out }, rr.warnings);
+    }
+    default:
+      throw methodNotAllowed(info.verb, gr);
+  }
+}

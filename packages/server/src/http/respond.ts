@@ -1,0 +1,75 @@
+/** Writing responses: JSON bodies, `Warning` headers, `Status` errors, Tables. */
+import type { FastifyReply } from 'fastify';
+import { internalError, isStatusError, type KubeObject, type StatusError } from '@boundtoken/api';
+import type { ResourceDef } from '../registry/types.js';
+
+export function warningHeader(message: string): string {
+  return `299 - ${JSON.stringify(message)}`;
+}
+
+export function sendJson(reply: FastifyReply, code: number, body: unknown, warnings: string[] = [], contentType = 'application/json'): FastifyReply {
+  if (warnings.length > 0) reply.header('Warning', [...new Set(warnings)].map(warningHeader));
+  return reply.code(code).header('Content-Type', contentType).send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** Any thrown value as the `Status` error the client gets. */
+export function asStatusError(err: unknown): StatusError {
+  if (isStatusError(err)) return err;
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return internalErrorWithCode(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+  }
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return internalErrorWithCode(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+  }
+  if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e?.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return internalErrorWithCode(400, 'BadRequest', e.message ?? 'bad request body');
+  }
+  return internalError(err);
+}
+
+function internalErrorWithCode(code: number, reason: 'RequestEntityTooLarge' | 'UnsupportedMediaType' | 'BadRequest', message: string): StatusError {
+  const err = internalError(message);
+  const status = err.status as { code: number; reason: string; message: string; details?: unknown };
+  status.code = code;
+  status.reason = reason;
+  status.message = message;
+  delete status.details;
+  return err;
+}
+
+export function sendStatusError(reply: FastifyReply, err: StatusError, warnings: string[] = []): FastifyReply {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  return sendJson(reply, err.code, err.status, warnings);
+}
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+function rowObject(obj: KubeObject, include: IncludeObject): object | undefined {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return obj;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+/** A `meta.k8s.io` Table of objects of one resource (server-side printing for `kubectl get`). */
+export function toTable(
+  def: ResourceDef,
+  objects: KubeObject[],
+  now: Date,
+  opts: { version: string; include: IncludeObject; headers: boolean; resourceVersion?: string; continueToken?: string; remainingItemCount?: number },
+): object {
+  const metadata: Record<string, unknown> = {};
+  if (opts.resourceVersion !== undefined) metadata.resourceVersion = opts.resourceVersion;
+  if (opts.continueToken) metadata.continue = opts.continueToken;
+  if (opts.remainingItemCount !== undefined) metadata.remainingItemCount = opts.remainingItemCount;
+  return {
+    kind: 'Table',
+    apiVersion: `meta.k8s.io/${opts.version}`,
+    metadata,
+    columnDefinitions: opts.headers ? def.table.columns : [],
+    rows: objects.map((o) => {
+      const object = rowObject(o, opts.include);
+      return { cells: def.table.cells(o, now), ...(object ? { object } : {}) };
+    }),
+  };
+}

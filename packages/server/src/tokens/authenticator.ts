@@ -1,0 +1,268 @@
+/**
+ * Service account token authentication (reference/k8s-server.md §4), for API requests and for
+ * TokenReview: the unverified issuer pre-check, signature/issuer/audience/time checks from
+ * @boundtoken/token, then the bound-object checks against the informer caches — the service
+ * account, and the pod, secret or node the token is bound to, must exist with the same UID and not
+ * have been deleted for more than 60 seconds. Legacy secret-based tokens are checked against the
+ * server's copy in their Secret.
+ *
+ * Successful results are cached for at most 10 s (never past `exp`, never past the moment a bound
+ * object's 60 s deletion leeway runs out) and dropped as soon as a bound object changes or goes.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Node, Pod, Secret, ServiceAccount } from '@boundtoken/api';
+import {
+  createLegacyVerifier,
+  createVerifier,
+  LEGACY_ISSUER,
+  peekIssuer,
+  TokenError,
+  type TokenClaims,
+} from '@boundtoken/token';
+import type { TokenAuthenticator } from '../auth/authenticate.js';
+import { GROUP_SERVICE_ACCOUNTS, type AuthenticationResult, type UserInfo } from '../auth/types.js';
+import type { ObjectCache } from '../cache/types.js';
+import type { TokenConfig } from './config.js';
+
+const DELETION_LEEWAY_MS = 60_000;
+const SUCCESS_TTL_MS = 10_000;
+const MAX_CACHE_ENTRIES = 50_000;
+
+export const LEGACY_TOKEN_LAST_USED_LABEL = 'kubernetes.io/legacy-token-last-used';
+export const LEGACY_TOKEN_INVALID_SINCE_LABEL = 'kubernetes.io/legacy-token-invalid-since';
+
+export interface TokenCaches {
+  serviceAccounts: ObjectCache<ServiceAccount>;
+  pods: ObjectCache<Pod>;
+  secrets: ObjectCache<Secret>;
+  nodes: ObjectCache<Node>;
+}
+
+export interface ServiceAccountAuthenticatorOptions {
+  config: TokenConfig;
+  caches: TokenCaches;
+  now?: () => number;
+  /** Called for a token used past its `warnafter` (stale): subject and seconds past. */
+  onStale?: (subject: string, secondsAfter: number) => void;
+  /** Called when a legacy token is used (to stamp its Secret's last-used label). */
+  onLegacyUse?: (secret: Secret) => void;
+}
+
+interface CacheEntry {
+  result: AuthenticationResult;
+  expires: number;
+  /** Bound objects this result depends on (`pods/ns/name` …), for invalidation. */
+  deps: string[];
+}
+
+export interface ServiceAccountAuthenticator extends TokenAuthenticator {
+  /** Drops cached results (all, or those depending on one object). */
+  invalidate(dep?: string): void;
+  close(): void;
+  readonly cacheSize: number;
+}
+
+function deletedTooLong(obj: { metadata?: { deletionTimestamp?: string } }, nowMs: number): boolean {
+  const ts = obj.metadata?.deletionTimestamp;
+  return ts !== undefined && Date.parse(ts) + DELETION_LEEWAY_MS < nowMs;
+}
+
+/** When a bound object's deletion leeway runs out (cache entries must not outlive it). */
+function leewayEnd(obj: { metadata?: { deletionTimestamp?: string } }): number {
+  const ts = obj.metadata?.deletionTimestamp;
+  return ts === undefined ? Infinity : Date.parse(ts) + DELETION_LEEWAY_MS + 1;
+}
+
+class AuthError extends Error {}
+
+function one(v: string): string[] {
+  return [v];
+}
+
+export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticatorOptions): ServiceAccountAuthenticator {
+  const { config, caches } = o;
+  const now = o.now ?? Date.now;
+  const verifier = createVerifier({
+    keys: config.publicKeys,
+    issuers: config.issuers,
+    defaultAudiences: config.apiAudiences,
+    now: () => now() / 1000,
+  });
+  const legacy = createLegacyVerifier({ keys: config.publicKeys, defaultAudiences: config.apiAudiences });
+  const issuers = new Set(config.issuers);
+
+  const cache = new Map<string, CacheEntry>();
+  const byDep = new Map<string, Set<string>>();
+
+  const drop = (key: string): void => {
+    const e = cache.get(key);
+    if (!e) return;
+    cache.delete(key);
+    for (const d of e.deps) {
+      const s = byDep.get(d);
+      s?.delete(key);
+      if (s && s.size === 0) byDep.delete(d);
+    }
+  };
+  const invalidate = (dep?: string): void => {
+    if (dep === undefined) {
+      cache.clear();
+      byDep.clear();
+      return;
+    }
+    for (const key of [...(byDep.get(dep) ?? [])]) drop(key);
+  };
+  const store = (key: string, entry: CacheEntry): void => {
+    if (cache.size >= MAX_CACHE_ENTRIES) {
+      // drop the oldest tenth (Map keeps insertion order)
+      let n = Math.ceil(MAX_CACHE_ENTRIES / 10);
+      for (const k of cache.keys()) {
+        drop(k);
+        if (--n === 0) break;
+      }
+    }
+    cache.set(key, entry);
+    for (const d of entry.deps) {
+      let s = byDep.get(d);
+      if (!s) byDep.set(d, (s = new Set()));
+      s.add(key);
+    }
+  };
+  const unsubscribe = (['serviceAccounts', 'pods', 'secrets', 'nodes'] as const).map((kind) =>
+    (caches[kind] as ObjectCache).subscribe({
+      update: (obj) => invalidate(`${kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`),
+      delete: (obj) => invalidate(`${kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`),
+    }),
+  );
+
+  function serviceAccount(namespace: string, name: string, uid: string | undefined, nowMs: number): ServiceAccount {
+    const sa = caches.serviceAccounts.get(namespace, name);
+    if (!sa) throw new AuthError(`serviceaccounts "${name}" not found`);
+    if (deletedTooLong(sa, nowMs)) throw new AuthError(`service account ${namespace}/${name} has been deleted`);
+    if (uid !== undefined && sa.metadata?.uid !== uid) {
+      throw new AuthError(`service account UID (${sa.metadata?.uid}) does not match claim (${uid})`);
+    }
+    return sa;
+  }
+
+  function authenticateBound(token: string, audiences: string[] | undefined, nowMs: number): { result: AuthenticationResult; expires: number; deps: string[] } {
+    const v = verifier.verify(token, audiences && audiences.length > 0 ? audiences : undefined);
+    const c = v.claims as TokenClaims;
+    const k = c['kubernetes.io'];
+    const ns = k.namespace;
+    const deps = [`serviceAccounts/${ns}/${k.serviceaccount.name}`];
+    let expires = Math.min(nowMs + SUCCESS_TTL_MS, (c.exp + 60) * 1000);
+    const sa = serviceAccount(ns, k.serviceaccount.name, k.serviceaccount.uid, nowMs);
+    expires = Math.min(expires, leewayEnd(sa));
+    const extra: Record<string, string[]> = {};
+    if (k.secret) {
+      const secret = caches.secrets.get(ns, k.secret.name);
+      if (!secret || deletedTooLong(secret, nowMs)) throw new AuthError('service account token has been invalidated');
+      if (secret.metadata?.uid !== k.secret.uid) {
+        throw new AuthError(`secret UID (${secret.metadata?.uid}) does not match service account secret ref claim (${k.secret.uid})`);
+      }
+      deps.push(`secrets/${ns}/${k.secret.name}`);
+      expires = Math.min(expires, leewayEnd(secret));
+    }
+    if (k.pod) {
+      const pod = caches.pods.get(ns, k.pod.name);
+      if (!pod || deletedTooLong(pod, nowMs)) throw new AuthError('service account token has been invalidated');
+      if (pod.metadata?.uid !== k.pod.uid) {
+        throw new AuthError(`pod UID (${pod.metadata?.uid}) does not match service account pod ref claim (${k.pod.uid})`);
+      }
+      deps.push(`pods/${ns}/${k.pod.name}`);
+      expires = Math.min(expires, leewayEnd(pod));
+      if (k.pod.name && k.pod.uid) {
+        extra['authentication.kubernetes.io/pod-name'] = one(k.pod.name);
+        extra['authentication.kubernetes.io/pod-uid'] = one(k.pod.uid);
+      }
+      // with a pod, the node is informational only (copied from the pod when issued)
+      if (k.node?.name) {
+        extra['authentication.kubernetes.io/node-name'] = one(k.node.name);
+        if (k.node.uid) extra['authentication.kubernetes.io/node-uid'] = one(k.node.uid);
+      }
+    } else if (k.node) {
+      const node = caches.nodes.get('', k.node.name);
+      if (!node || deletedTooLong(node, nowMs)) throw new AuthError('service account token has been invalidated');
+      if (node.metadata?.uid !== k.node.uid) {
+        throw new AuthError(`node UID (${node.metadata?.uid}) does not match service account node ref claim (${k.node.uid})`);
+      }
+      deps.push(`nodes//${k.node.name}`);
+      expires = Math.min(expires, leewayEnd(node));
+      extra['authentication.kubernetes.io/node-name'] = one(k.node.name);
+      if (k.node.uid) extra['authentication.kubernetes.io/node-uid'] = one(k.node.uid);
+    }
+    if (c.jti) extra['authentication.kubernetes.io/credential-id'] = one(`JTI=${c.jti}`);
+    if (k.warnafter !== undefined && nowMs / 1000 > k.warnafter) {
+      o.onStale?.(c.sub, Math.floor(nowMs / 1000 - k.warnafter));
+    }
+    const user: UserInfo = {
+      name: `system:serviceaccount:${ns}:${k.serviceaccount.name}`,
+      uid: k.serviceaccount.uid,
+      groups: [GROUP_SERVICE_ACCOUNTS, `${GROUP_SERVICE_ACCOUNTS}:${ns}`],
+      extra,
+    };
+    return { result: { kind: 'ok', user, audiences: v.audiences }, expires, deps };
+  }
+
+  function authenticateLegacy(token: string, audiences: string[] | undefined, nowMs: number): { result: AuthenticationResult; expires: number; deps: string[] } {
+    const v = legacy.verify(token, audiences && audiences.length > 0 ? audiences : undefined);
+    const { namespace, name, uid } = v.serviceAccount;
+    const deps = [`serviceAccounts/${namespace}/${name}`, `secrets/${namespace}/${v.secretName}`];
+    let expires = nowMs + SUCCESS_TTL_MS;
+    if (config.lookup) {
+      const secret = caches.secrets.get(namespace, v.secretName);
+      if (!secret) throw new AuthError(`secrets "${v.secretName}" not found`);
+      if (secret.metadata?.deletionTimestamp) throw new AuthError('Token has been invalidated');
+      const stored = Buffer.from(secret.data?.token ?? '', 'base64');
+      const given = Buffer.from(token);
+      if (stored.length !== given.length || !timingSafeEqual(stored, given)) throw new AuthError("Token does not match server's copy");
+      if (secret.metadata?.labels?.[LEGACY_TOKEN_INVALID_SINCE_LABEL]) throw new AuthError('Token has been invalidated');
+      const sa = serviceAccount(namespace, name, undefined, nowMs);
+      if (sa.metadata?.deletionTimestamp) throw new AuthError(`service account ${namespace}/${name} has been deleted`);
+      if (sa.metadata?.uid !== uid) throw new AuthError(`service account UID (${sa.metadata?.uid}) does not match claim (${uid})`);
+      o.onLegacyUse?.(secret);
+      expires = Math.min(expires, leewayEnd(secret));
+    }
+    const user: UserInfo = {
+      name: `system:serviceaccount:${namespace}:${name}`,
+      uid,
+      groups: [GROUP_SERVICE_ACCOUNTS, `${GROUP_SERVICE_ACCOUNTS}:${namespace}`],
+      extra: {},
+    };
+    return { result: { kind: 'ok', user, audiences: v.audiences }, expires, deps };
+  }
+
+  return {
+    name: 'serviceaccount',
+    get cacheSize() {
+      return cache.size;
+    },
+    invalidate,
+    close() {
+      for (const u of unsubscribe) u();
+      invalidate();
+    },
+    authenticate(token, audiences) {
+      const iss = peekIssuer(token);
+      if (iss === undefined) return { kind: 'none' };
+      const isLegacy = iss === LEGACY_ISSUER;
+      if (!isLegacy && !issuers.has(iss)) return { kind: 'none' };
+      const nowMs = now();
+      const key = createHash('sha256').update(token).update('\0').update((audiences ?? []).join('\0')).digest('base64');
+      const hit = cache.get(key);
+      if (hit) {
+        if (hit.expires > nowMs) return hit.result;
+        drop(key);
+      }
+      try {
+        const r = isLegacy ? authenticateLegacy(token, audiences, nowMs) : authenticateBound(token, audiences, nowMs);
+        store(key, { result: r.result, expires: r.expires, deps: r.deps });
+        return r.result;
+      } catch (err) {
+        if (err instanceof AuthError || err instanceof TokenError) return { kind: 'error', message: err.message };
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * OIDC discovery for service account tokens (reference/k8s-server.md §6): the pre-rendered
+ * `/.well-known/openid-configuration` and `/openid/v1/jwks` documents, or the reason they are not
+ * served (a non-URL issuer such as `kubernetes.default.svc`, exactly as kube-apiserver behaves).
+ */
+import { discoveryJwksUri, jwksDocument, openIdConfiguration } from '@boundtoken/token';
+import type { TokenConfig } from './config.js';
+
+export interface OidcDocuments {
+  configuration: string;
+  jwks: string;
+}
+
+export const OIDC_CACHE_CONTROL = 'public, max-age=3600';
+
+export function renderOidc(config: TokenConfig, externalAddress: string): { docs?: OidcDocuments; reason?: string } {
+  try {
+    const issuer = config.issuers[0]!;
+    const jwksUri = discoveryJwksUri({ issuer, externalAddress, ...(config.jwksUri ? { jwksUri: config.jwksUri } : {}) });
+    return {
+      docs: {
+        configuration: openIdConfiguration({ issuer, jwksUri, keys: config.publicKeys }),
+        jwks: jwksDocument(config.publicKeys),
+      },
+    };
+  } catch (err) {
+    return { reason: (err as Error).message };
+  }
+}

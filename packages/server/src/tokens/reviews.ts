@@ -1,0 +1,56 @@
+/**
+ * TokenReview (reference/k8s-server.md §5) and SelfSubjectReview: who a token belongs to, and
+ * who the caller is. TokenReview always answers 201 with a `status` object — authenticated with
+ * the user and audiences, or not, with the authenticator's error — as Vault and others expect.
+ */
+import { badRequest, internalError, type TokenReview, type UserInfo as ApiUserInfo } from '@boundtoken/api';
+import type { RequestAuthenticator } from '../auth/authenticate.js';
+import type { UserInfo } from '../auth/types.js';
+
+export function apiUserInfo(user: UserInfo): ApiUserInfo {
+  const out: ApiUserInfo = { username: user.name };
+  if (user.uid) out.uid = user.uid;
+  if (user.groups.length > 0) out.groups = [...user.groups];
+  if (Object.keys(user.extra).length > 0) out.extra = structuredClone(user.extra);
+  return out;
+}
+
+export async function tokenReview(
+  authenticator: RequestAuthenticator,
+  apiAudiences: string[],
+  body: TokenReview,
+  namespace: string,
+): Promise<TokenReview> {
+  if (namespace) throw badRequest(`namespace is not allowed on this type: ${namespace}`);
+  const spec = body.spec ?? {};
+  const token = spec.token ?? '';
+  if (!token) throw badRequest('token is required for TokenReview in authentication');
+  const requested = spec.audiences && spec.audiences.length > 0 ? spec.audiences : undefined;
+  const result = await authenticator.authenticateToken(token, requested ?? apiAudiences);
+  const response: TokenReview = {
+    kind: 'TokenReview',
+    apiVersion: 'authentication.k8s.io/v1',
+    metadata: { creationTimestamp: null as unknown as undefined },
+    spec: body.spec ?? {},
+    status: { user: {} },
+  };
+  if (result.kind === 'ok') {
+    const audiences = result.audiences ?? [];
+    if (requested && !audiences.some((a) => requested.includes(a))) {
+      throw internalError('error validating audiences');
+    }
+    response.status = { authenticated: true, user: apiUserInfo(result.user), audiences };
+  } else if (result.kind === 'error') {
+    response.status = { user: {}, error: result.message };
+  }
+  return response;
+}
+
+export function selfSubjectReview(user: UserInfo, version: 'v1' | 'v1beta1'): object {
+  return {
+    kind: 'SelfSubjectReview',
+    apiVersion: `authentication.k8s.io/${version}`,
+    metadata: { creationTimestamp: null },
+    status: { userInfo: apiUserInfo(user) },
+  };
+}
