@@ -22,3 +22,17 @@ export function badPatch(message: string): StatusError {
 export function patchInvalid(value: string, detail: string): StatusError {
   return invalid({ group: '', kind: '' }, '', [field.invalid('patch', value, detail)]);
 }
+
+/**
+ * Runs `fn`, turning a stack overflow on absurdly nested input into a 400 instead of an internal
+ * error. Kubernetes' JSON decoder stops at 10000 levels; these walks are recursive and may stop
+ * earlier, well beyond anything a real manifest has.
+ */
+export function guardDepth<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw badRequest('the request body is nested too deeply');
+    throw err;
+  }
+}

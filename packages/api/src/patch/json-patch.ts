@@ -6,8 +6,8 @@
  */
 import jsonpatch from 'fast-json-patch';
 import type { KubeObject } from '../objects.js';
-import { requestEntityTooLarge } from '../status.js';
-import { badPatch, patchRejected } from './errors.js';
+import { requestEntityTooLarge, StatusError } from '../status.js';
+import { badPatch, guardDepth, patchRejected } from './errors.js';
 
 /** Kubernetes' maxJSONPatchOperations. */
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
@@ -20,8 +20,9 @@ export function applyJsonPatch(original: KubeObject, operations: unknown): KubeO
   const ops = decodeOperations(operations);
   let result: unknown;
   try {
-    result = jsonpatch.applyPatch(original, ops as jsonpatch.Operation[], true, false).newDocument;
-  } catch {
+    result = guardDepth(() => jsonpatch.applyPatch(original, ops as jsonpatch.Operation[], true, false).newDocument);
+  } catch (err) {
+    if (err instanceof StatusError) throw err;
     throw patchRejected();
   }
   if (typeof result !== 'object' || result === null || Array.isArray(result)) throw patchRejected();

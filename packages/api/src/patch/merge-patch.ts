@@ -5,7 +5,7 @@
  * dropped.
  */
 import type { KubeObject } from '../objects.js';
-import { badPatch } from './errors.js';
+import { badPatch, guardDepth } from './errors.js';
 
 /** Applies a merge patch to `original` (not modified) and returns the result. */
 export function applyMergePatch(original: KubeObject, patch: unknown): KubeObject {
@@ -13,7 +13,7 @@ export function applyMergePatch(original: KubeObject, patch: unknown): KubeObjec
     // MergePatch answers ErrBadJSONPatch for null and non-object patches; Kubernetes makes it a 400
     throw badPatch('Invalid JSON Patch');
   }
-  return mergeDocs(structuredClone(original) as Record<string, unknown>, patch) as KubeObject;
+  return guardDepth(() => mergeDocs(structuredClone(original) as Record<string, unknown>, patch) as KubeObject);
 }
 
 function mergeDocs(doc: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {

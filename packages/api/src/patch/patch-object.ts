@@ -7,7 +7,7 @@
 import type { KubeObject } from '../objects.js';
 import { decodeObject, strictErrors, type CheckResult, type FieldValidation } from '../schema/check.js';
 import type { GroupVersionKind } from '../schema/registry.js';
-import { patchInvalid } from './errors.js';
+import { guardDepth, patchInvalid } from './errors.js';
 import { applyJsonPatch, jsonPatchStrictErrors } from './json-patch.js';
 import { applyMergePatch } from './merge-patch.js';
 import { strategicMerge } from './strategic-merge-patch.js';
@@ -36,6 +36,10 @@ export interface PatchOptions {
  * it would be stored and the `Warning` texts (fieldValidation=Warn); throws StatusError.
  */
 export function patchObject(original: KubeObject, patch: unknown, opts: PatchOptions): CheckResult {
+  return guardDepth(() => patchObjectUnguarded(original, patch, opts));
+}
+
+function patchObjectUnguarded(original: KubeObject, patch: unknown, opts: PatchOptions): CheckResult {
   const checking = opts.fieldValidation !== 'Ignore';
   const duplicates = opts.duplicateFields ?? [];
   let patched: KubeObject;

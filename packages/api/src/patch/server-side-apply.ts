@@ -20,6 +20,7 @@ import { compileKind, type StructNode } from '../schema/compile.js';
 import { apiVersionOf, type GroupVersionKind } from '../schema/registry.js';
 import { formatTime } from '../schema/time.js';
 import { badRequest, internalError, StatusError } from '../status.js';
+import { guardDepth } from './errors.js';
 import { fieldElement, FieldSet, formatPath } from './fieldpath.js';
 import { decodeManagedFields, describeManager, encodeManagedFields, managerId, type Managed, type ManagerEntry } from './managed-fields.js';
 import { compareValues, convertConfig, dropNulls, mergeValues, removeFields, toFieldSet } from './typed.js';
@@ -54,6 +55,10 @@ type Obj = Record<string, unknown>;
  * schema, 409 Conflict with FieldManagerConflict causes.
  */
 export function applyServerSide(live: KubeObject | undefined, config: KubeObject, opts: ApplyOptions): KubeObject {
+  return guardDepth(() => applyUnguarded(live, config, opts));
+}
+
+function applyUnguarded(live: KubeObject | undefined, config: KubeObject, opts: ApplyOptions): KubeObject {
   if (!opts.manager) throw new TypeError('applyServerSide needs a field manager');
   const node = kindNode(opts.gvk);
   const apiVersion = apiVersionOf(opts.gvk);
@@ -116,6 +121,10 @@ export function applyServerSide(live: KubeObject | undefined, config: KubeObject
  * clears them.
  */
 export function trackUpdate(live: KubeObject | undefined, updated: KubeObject, opts: UpdateTrackingOptions): KubeObject {
+  return guardDepth(() => trackUnguarded(live, updated, opts));
+}
+
+function trackUnguarded(live: KubeObject | undefined, updated: KubeObject, opts: UpdateTrackingOptions): KubeObject {
   if (!opts.manager) throw new TypeError('trackUpdate needs a field manager');
   const node = kindNode(opts.gvk);
   const apiVersion = apiVersionOf(opts.gvk);

@@ -18,7 +18,7 @@ import { compileKind, type Node } from '../schema/compile.js';
 import type { GroupVersionKind } from '../schema/registry.js';
 import type { KubeObject } from '../objects.js';
 import { type StatusError } from '../status.js';
-import { badPatch, patchRejected, unknownError } from './errors.js';
+import { badPatch, guardDepth, patchRejected, unknownError } from './errors.js';
 import { goFormat } from './go-format.js';
 
 const DIRECTIVE = '$patch';
@@ -62,14 +62,17 @@ export function strategicMerge(
   if (!isObject(patch)) {
     throw badPatch(`json: cannot unmarshal ${jsonKind(patch)} into Go value of type map[string]interface {}`);
   }
-  const patchCopy = structuredClone(patch);
-  try {
-    const object = mergeMap(structuredClone(original) as Obj, patchCopy, node) as KubeObject;
-    return { object, consumedPatch: goFormat(patchCopy) };
-  } catch (err) {
-    if (err instanceof SmpError) throw toStatus(err);
-    throw err;
-  }
+  const input = patch;
+  return guardDepth(() => {
+    const patchCopy = structuredClone(input);
+    try {
+      const object = mergeMap(structuredClone(original) as Obj, patchCopy, node) as KubeObject;
+      return { object, consumedPatch: goFormat(patchCopy) };
+    } catch (err) {
+      if (err instanceof SmpError) throw toStatus(err);
+      throw err;
+    }
+  });
 }
 
 function toStatus(err: SmpError): StatusError {

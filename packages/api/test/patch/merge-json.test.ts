@@ -74,3 +74,12 @@ describe('applyJsonPatch (RFC 6902)', () => {
     assert.deepEqual(jsonPatchStrictErrors([{ op: 'add', path: '/a', valu: 1 }], ['[0].op']), ['json patch duplicate field "[0].op"', 'json patch unknown field "[0].valu"']);
   });
 });
+
+test('absurdly nested patches are a 400, not an internal error', () => {
+  const deep = JSON.parse('{"x":'.repeat(20000) + '1' + '}'.repeat(20000)) as unknown;
+  const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+  for (const fn of [() => applyMergePatch(cm, { data: deep }), () => applyJsonPatch(cm, [{ op: 'add', path: '/data', value: deep }])]) {
+    const s = status(fn);
+    assert.equal(s.code === 400 || s.code === 422, true, s.message);
+  }
+});
