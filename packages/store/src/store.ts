@@ -58,8 +58,9 @@ export interface StoreEvent<T extends KubeObject = KubeObject> {
 export interface WatchOptions {
   /**
    * Deliver the changes made after this revision (exclusive), in revision order, then follow live
-   * changes. Undefined: only changes after the watch starts. A compacted revision fails the watch
-   * through `onError` with `ERR_STORE_COMPACTED`.
+   * changes. Undefined: only changes after the watch starts (etcd: after the newest revision this
+   * client has seen). A revision older than `compactedRevision()` fails the watch through `onError`
+   * with `ERR_STORE_COMPACTED`; a revision in the future is allowed (changes after it are delivered).
    */
   afterRevision?: number;
   /** Called for each change under the prefix. Must not throw. */
@@ -72,7 +73,10 @@ export interface WatchOptions {
   /**
    * Optional: called with the store's revision when the backend knows that every change up to
    * it has been delivered (etcd progress notifications, or the memory/SQLite log). Informers use it
-   * for bookmarks and for consistent reads from cache.
+   * for bookmarks and for consistent reads from cache. Never ahead of an undelivered event, never
+   * decreasing. Memory/SQLite call it once the watch has caught up and whenever writes outside the
+   * prefix move the revision; etcd when the watch starts with nothing to catch up and on etcd's
+   * periodic progress notifications (`--experimental-watch-progress-notify-interval`, default 10m).
    */
   onProgress?: (revision: number) => void;
 }
@@ -103,9 +107,15 @@ export interface Store {
   delete<T extends KubeObject = KubeObject>(key: string, expectedRevision?: number): Promise<Versioned<T>>;
   /** Follows changes under `prefix`. */
   watch(prefix: string, options: WatchOptions): Watch;
-  /** Forgets history at or below `revision`: lists and watches from there on fail with 410. */
+  /**
+   * Forgets the history before `revision`. Afterwards the state as of `revision` and every change
+   * after it stay readable (`list` at a revision >= it, `watch` with `afterRevision` >= it); older
+   * reads fail with `ERR_STORE_COMPACTED` (the API's 410 Expired). This is etcd's meaning of
+   * compaction. Compacting to an already compacted revision is a no-op; to a future one fails with
+   * `ERR_STORE_FUTURE_REVISION`. Backends also compact on their own (see docs/storage.md).
+   */
   compact(revision: number): Promise<void>;
-  /** The oldest revision still readable (history before it is compacted). */
+  /** The oldest revision still readable (history before it is compacted); 0 when never compacted. */
   compactedRevision(): Promise<number>;
   /** Resolves when the backend answers (for `/readyz`); rejects with `ERR_STORE_UNAVAILABLE`. */
   ping(): Promise<void>;
