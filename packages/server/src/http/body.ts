@@ -97,14 +97,7 @@ export function checkDecoded(
   }
   if (typeof obj.apiVersion !== 'string' || obj.apiVersion === '') obj.apiVersion = gv;
   if (typeof obj.kind !== 'string' || obj.kind === '') obj.kind = expected.kind;
-  if (duplicates.length > 0) {
-    const msgs = duplicates.map((d) => `json: duplicate field "${d}"`);
-    if (fieldValidation === 'Strict') {
-      throw badRequest(`${expected.kind} in version "${expected.version}" cannot be handled as a ${expected.kind}: strict decoding error: ${msgs.join(', ')}`);
-    }
-    if (fieldValidation === 'Warn') warnings.push(...msgs);
-  }
-  const checked = checkObject(obj, expected, { fieldValidation });
+  const checked = checkObject(obj, expected, { fieldValidation, duplicateFields: duplicates });
   warnings.push(...checked.warnings);
   return checked.object;
 }

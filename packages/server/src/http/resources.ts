@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, methodNotAllowed, notFound, StatusError, type KubeObject } from '@boundtoken/api';
-import { applyJsonPatch, applyMergePatch, applyServerSide, applyStrategicMergePatch } from '@boundtoken/api/patch';
+import { applyServerSide, patchObject } from '@boundtoken/api/patch';
 import type { UserInfo } from '../auth/types.js';
 import type { DeleteOptions, Registry } from '../registry/registry.js';
 import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js';
@@ -161,7 +161,7 @@ async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, 
   const ctx = operationContext(rr, subresource);
   const force = rr.query.force;
   if (force !== undefined && type !== 'apply') throw badRequest('force flag is only supported for apply patches');
-  const { value: body } = parseBody(type === 'apply' ? 'application/apply-patch+yaml' : 'application/json', rawBody(rr.req));
+  const { value: body, duplicates } = parseBody(type === 'apply' ? 'application/apply-patch+yaml' : 'application/json', rawBody(rr.req));
   const ns = rr.info.namespace;
   const name = rr.info.name;
   const gvk = expectedKind(def);
@@ -194,18 +194,10 @@ async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, 
     return sendObject(rr, def, result.created ? 201 : 200, result.object);
   }
 
-  if (type === 'json' && !Array.isArray(body)) {
-    throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-  }
-  if (type !== 'json' && (body === null || typeof body !== 'object' || Array.isArray(body))) {
-    throw badRequest(`json: cannot unmarshal ${Array.isArray(body) ? 'array' : typeof body} into Go value of type map[string]interface {}`);
-  }
   const result = await registry.guaranteedUpdate(def, ctx, ns, name, (current) => {
-    let patched: KubeObject;
-    if (type === 'json') patched = applyJsonPatch(current, body);
-    else if (type === 'merge') patched = applyMergePatch(current, body);
-    else patched = applyStrategicMergePatch(current, body, gvk);
-    return validate(patched);
+    const patched = patchObject(current, body, { type, gvk, fieldValidation: ctx.fieldValidation, duplicateFields: duplicates });
+    ctx.warnings.push(...patched.warnings);
+    return patched.object;
   });
   return sendObject(rr, def, 200, result.object);
 }
