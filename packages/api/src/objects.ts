@@ -92,8 +92,11 @@ export interface WatchEvent<T = KubeObject> {
   object: T;
 }
 
-/** The upstream types mark status fields read-only; the server and agent write them. */
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/**
+ * The upstream types mark status and server-set metadata fields read-only; the server and agent
+ * write them.
+ */
+type Writable<T> = { -readonly [K in keyof T]: K extends 'metadata' ? ObjectMeta : T[K] };
 
 /**
  * The top-level kinds, as the upstream shapes that are also `KubeObject`s (so they fit every

@@ -2,9 +2,9 @@
  * `boundtoken server`: wires the store, the informer caches, authentication, authorization,
  * admission, the controllers and the HTTP front together, and starts listening.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openApiV3Document, openApiV3Index, type OpenApiResource } from '@boundtoken/api/schema';
@@ -26,6 +26,7 @@ import { startNodeLifecycle } from './controllers/node-lifecycle.js';
 import { startPodGC } from './controllers/pod-gc.js';
 import { reconcileRbac, startClusterRoleAggregation } from './controllers/rbac.js';
 import { startScheduler } from './controllers/scheduler.js';
+import { startLeaderElection, type LeaderElector } from './controllers/leader-election.js';
 import { startDefaultServiceAccounts, startRootCAPublisher, startTokenController } from './controllers/service-accounts.js';
 import { Discovery, type ServedResource } from './discovery/discovery.js';
 import { createApiServer, type NonResourceHandler } from './http/app.js';
@@ -43,6 +44,9 @@ import { loadTokenConfig, type TokenConfig } from './tokens/config.js';
 import { OIDC_CACHE_CONTROL, renderOidc } from './tokens/oidc.js';
 import type { FastifyInstance } from 'fastify';
 
+/** The Lease the controller replicas elect a leader with (kube-system). */
+export const CONTROLLER_LEASE = 'boundtoken-controller-manager';
+
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-boundtoken' };
 
 export interface ServerHandle {
@@ -57,6 +61,8 @@ export interface ServerHandle {
   authorizer: AuthorizerChain;
   adminKubeconfig: string;
   app: FastifyInstance;
+  /** True when this replica runs the controllers (always, unless several replicas share etcd). */
+  isLeader(): boolean;
   close(): Promise<void>;
 }
 
@@ -178,6 +184,7 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
       }
     }
   };
+  let leaderElector: LeaderElector | undefined;
   try {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     const pki = await bootstrapPki({ dataDir: opts.dataDir, tlsSans: opts.tlsSans });
@@ -287,7 +294,7 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
     await reconcileRbac(registry, { unauthenticatedIssuerDiscovery: opts.anonymousAuth }, log);
 
     const recorder = createEventRecorder(registry, 'default-scheduler', (err) => log.debug({ err }, 'recording an event failed'));
-    const controllers = [
+    const startControllers = (): { stop(): void }[] => [
       startScheduler(registry, recorder, log),
       startNamespaceController(registry, log),
       startPodGC(registry, log),
@@ -298,7 +305,30 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
       startRootCAPublisher(registry, pki.ca.certPem, log),
       startTokenController(registry, inlineSigner, pki.ca.certPem, log),
     ];
-    closers.push(() => controllers.forEach((c) => c.stop()));
+    let controllers: { stop(): void }[] = [];
+    const stopControllers = (): void => {
+      for (const c of controllers.splice(0)) c.stop();
+    };
+    closers.push(stopControllers);
+    if (store.backend === 'etcd') {
+      // several replicas may share this store: the controllers run on the elected one only
+      const elector = startLeaderElection({
+        registry,
+        namespace: 'kube-system',
+        name: CONTROLLER_LEASE,
+        identity: `${hostname()}_${randomUUID()}`,
+        onStartedLeading: () => {
+          controllers = startControllers();
+        },
+        onStoppedLeading: stopControllers,
+        onNewLeader: (identity) => log.info({ leader: identity }, 'controllers are led by another replica'),
+        log,
+      });
+      leaderElector = elector;
+      closers.push(() => elector.stop());
+    } else {
+      controllers = startControllers();
+    }
 
     const { endpoints, resources: virtual } = customEndpoints({
       registry,
@@ -395,6 +425,7 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
       authorizer,
       adminKubeconfig,
       app,
+      isLeader: () => leaderElector?.isLeader() ?? true,
       close: closeAll,
     };
   } catch (err) {
