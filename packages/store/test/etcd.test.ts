@@ -125,6 +125,50 @@ describe('etcd specifics', () => {
     }
   });
 
+  test('TLS with client certificates (--etcd-cafile/--etcd-certfile/--etcd-keyfile)', async () => {
+    const secure = await startEtcdCluster({ members: 1, tls: true });
+    try {
+      assert.match(secure.endpoints[0]!, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const tls = secure.tls!;
+      const store = await openEtcdStore({ endpoints: secure.endpoints, tls: { ca: tls.ca, cert: tls.cert, key: tls.key } });
+      try {
+        await store.ping();
+        const created = await store.create('/registry/secrets/ns/s', { data: { k: 'v' } });
+        assert.equal((await store.get('/registry/secrets/ns/s'))?.revision, created.revision);
+        const seen = await new Promise<number>((resolve, reject) => {
+          const w = store.watch('/registry/secrets/', {
+            afterRevision: created.revision - 1,
+            onEvent: (e) => {
+              w.stop();
+              resolve(e.revision);
+            },
+            onError: reject,
+          });
+        });
+        assert.equal(seen, created.revision);
+      } finally {
+        await store.close();
+      }
+      // without the client certificate, or trusting another CA, etcd is unavailable (not a crash)
+      const other = await startEtcdCluster({ members: 1, tls: true });
+      const cases = [
+        { ca: tls.ca },
+        { ca: other.tls!.ca, cert: tls.cert, key: tls.key },
+      ];
+      await other.stop();
+      for (const bad of cases) {
+        const rejected = await openEtcdStore({ endpoints: secure.endpoints, tls: bad, requestTimeoutMs: 1000, pingTimeoutMs: 1000 });
+        try {
+          await assert.rejects(rejected.ping(), (err) => isStoreError(err, 'ERR_STORE_UNAVAILABLE'));
+        } finally {
+          await rejected.close();
+        }
+      }
+    } finally {
+      await secure.stop();
+    }
+  });
+
   test('invalid options are caller misuse', async () => {
     await assert.rejects(openEtcdStore({ endpoints: [] }), TypeError);
     await assert.rejects(openEtcdStore({ endpoints: ['127.0.0.1:2379'] }), TypeError);

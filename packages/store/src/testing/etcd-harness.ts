@@ -9,7 +9,8 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -26,9 +27,23 @@ export interface EtcdMember {
   restart(): Promise<void>;
 }
 
+export interface EtcdTlsMaterial {
+  /** PEM of the CA that signed the members' serving certificates and the client certificate. */
+  ca: string;
+  /** PEM client certificate and key the members accept. */
+  cert: string;
+  key: string;
+  /** Paths of the same files (for `--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`). */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 export interface EtcdCluster {
-  /** Client URLs of all members. */
+  /** Client URLs of all members (`https://` when started with `tls`). */
   readonly endpoints: string[];
+  /** With `tls: true`: the CA and a client certificate to connect with. */
+  readonly tls: EtcdTlsMaterial | undefined;
   readonly members: EtcdMember[];
   /** Kills every member and removes the data (unless `dataDir` was given). Idempotent. */
   stop(): Promise<void>;
@@ -44,6 +59,11 @@ export interface StartEtcdClusterOptions {
   extraArgs?: string[];
   /** How long to wait for the cluster to become healthy (default 30000 ms). */
   startTimeoutMs?: number;
+  /**
+   * Serve clients over TLS with client-certificate authentication (certificates made with the
+   * `openssl` command into the data directory; see `EtcdCluster.tls`).
+   */
+  tls?: boolean;
 }
 
 function findOnPath(name: string): string | undefined {
@@ -60,12 +80,12 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-function run(cmd: string, args: string[]): Promise<{ ok: boolean; output: string }> {
+function run(cmd: string, args: string[], cwd?: string): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
     execFile(
       cmd,
       args,
-      { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ ok: !err, output: `${stdout}${stderr}${err ? `\n${err.message}` : ''}` }),
     );
   });
@@ -104,6 +124,38 @@ async function install(): Promise<string> {
   return path;
 }
 
+/** A CA, a serving certificate for 127.0.0.1 and a client certificate, made with openssl. */
+async function makeTlsMaterial(dir: string): Promise<EtcdTlsMaterial> {
+  const openssl = findOnPath('openssl');
+  if (!openssl) throw new Error('etcd TLS test clusters need the openssl command (apt-get install openssl)');
+  const tlsDir = tlsDirOf(dir);
+  mkdirSync(tlsDir, { recursive: true });
+  writeFileSync(join(tlsDir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  writeFileSync(join(tlsDir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const sign = (name: string) => ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'];
+  const steps: string[][] = [
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=boundtoken etcd test CA', '-days', '2'],
+    ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=etcd'],
+    [...sign('server'), '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext'],
+    ['req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=boundtoken'],
+    [...sign('client'), '-out', 'client.crt', '-days', '2', '-extfile', 'client.ext'],
+  ];
+  for (const args of steps) {
+    const result = await run(openssl, args, tlsDir);
+    if (!result.ok) throw new Error(`openssl ${args[0]} failed:\n${result.output}`);
+  }
+  const file = (name: string) => join(tlsDir, name);
+  return {
+    ca: readFileSync(file('ca.crt'), 'utf8'),
+    cert: readFileSync(file('client.crt'), 'utf8'),
+    key: readFileSync(file('client.key'), 'utf8'),
+    caFile: file('ca.crt'),
+    certFile: file('client.crt'),
+    keyFile: file('client.key'),
+  };
+}
+
 /** `count` distinct free loopback ports (held open together, so they differ). */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
@@ -120,6 +172,10 @@ async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
+}
+
+function tlsDirOf(dir: string): string {
+  return join(dir, 'tls');
 }
 
 /** Everything still running, for the exit handler. */
@@ -162,11 +218,11 @@ class MemberImpl implements EtcdMember {
   #exited: Promise<void> = Promise.resolve();
   #log = '';
 
-  constructor(cluster: ClusterImpl, etcd: string, name: string, clientPort: number, peerPort: number, args: string[]) {
+  constructor(cluster: ClusterImpl, etcd: string, name: string, clientUrl: string, peerPort: number, args: string[]) {
     this.#cluster = cluster;
     this.#etcd = etcd;
     this.name = name;
-    this.clientUrl = `http://127.0.0.1:${clientPort}`;
+    this.clientUrl = clientUrl;
     this.peerUrl = `http://127.0.0.1:${peerPort}`;
     this.#args = args;
   }
@@ -217,10 +273,23 @@ class MemberImpl implements EtcdMember {
   }
 
   async healthy(): Promise<boolean> {
+    const tls = this.#cluster.tls;
     try {
-      const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { health?: string };
-      return res.ok && body.health === 'true';
+      if (!tls) {
+        const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        const body = (await res.json()) as { health?: string };
+        return res.ok && body.health === 'true';
+      }
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpsGet(`${this.clientUrl}/health`, { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: 1000 }, (res) => {
+          let data = '';
+          res.setEncoding('utf8').on('data', (d: string) => (data += d));
+          res.on('end', () => resolve(data));
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+      });
+      return (JSON.parse(body) as { health?: string }).health === 'true';
     } catch {
       return false;
     }
@@ -230,6 +299,7 @@ class MemberImpl implements EtcdMember {
 class ClusterImpl implements EtcdCluster {
   readonly members: MemberImpl[] = [];
   readonly dir: string;
+  tls: EtcdTlsMaterial | undefined;
   readonly #removeDir: boolean;
   readonly #timeoutMs: number;
   #watchdog: ChildProcess | undefined;
@@ -310,6 +380,9 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
     live.add(cluster);
     cluster.startWatchdog();
     try {
+      if (options.tls) cluster.tls = await makeTlsMaterial(dir);
+      const tlsDir = tlsDirOf(dir);
+      const scheme = options.tls ? 'https' : 'http';
       const ports = await freePorts(count * 2);
       const names = Array.from({ length: count }, (_, i) => `m${i}`);
       const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${ports[2 * i + 1]}`).join(',');
@@ -317,11 +390,20 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
       names.forEach((name, i) => {
         const client = ports[2 * i]!;
         const peer = ports[2 * i + 1]!;
+        const clientUrl = `${scheme}://127.0.0.1:${client}`;
         const args = [
           `--name=${name}`,
           `--data-dir=${join(dir, name)}`,
-          `--listen-client-urls=http://127.0.0.1:${client}`,
-          `--advertise-client-urls=http://127.0.0.1:${client}`,
+          `--listen-client-urls=${clientUrl}`,
+          `--advertise-client-urls=${clientUrl}`,
+          ...(options.tls
+            ? [
+                `--cert-file=${join(tlsDir, 'server.crt')}`,
+                `--key-file=${join(tlsDir, 'server.key')}`,
+                `--trusted-ca-file=${join(tlsDir, 'ca.crt')}`,
+                '--client-cert-auth',
+              ]
+            : []),
           `--listen-peer-urls=http://127.0.0.1:${peer}`,
           `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
           `--initial-cluster=${initialCluster}`,
@@ -335,7 +417,7 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
           `--experimental-watch-progress-notify-interval=${progressNotifyInterval}`,
           ...extraArgs,
         ];
-        cluster.members.push(new MemberImpl(cluster, etcd, name, client, peer, args));
+        cluster.members.push(new MemberImpl(cluster, etcd, name, clientUrl, peer, args));
       });
       for (const m of cluster.members) m.spawn();
       await cluster.waitHealthy(cluster.members);
@@ -346,6 +428,7 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
       if (options.dataDir !== undefined) {
         for (const m of cluster.members) rmSync(join(dir, m.name), { recursive: true, force: true });
         rmSync(join(dir, '.pids'), { force: true });
+        rmSync(tlsDirOf(dir), { recursive: true, force: true });
       }
     }
   }
