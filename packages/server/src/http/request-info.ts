@@ -4,6 +4,7 @@
  */
 import type { SelectorRequirement } from '../auth/types.js';
 import { parseFieldSelector } from '../registry/selectors.js';
+import { isValidPathSegmentName } from '../registry/validation/names.js';
 
 export interface RequestInfo {
   resourceRequest: boolean;
@@ -41,10 +42,14 @@ function nonResource(method: string, path: string): RequestInfo {
   };
 }
 
+/** A bool query parameter: present and neither `0` nor `false` (Convert_Slice_string_To_bool). */
 function isTrue(value: string | undefined): boolean {
   if (value === undefined) return false;
-  return value === '1' || value.toLowerCase() === 'true';
+  return value !== '0' && value.toLowerCase() !== 'false';
 }
+
+/** The verbs whose selectors the authorizer sees (AuthorizeWithSelectors). */
+const verbsWithSelectors = new Set(['list', 'watch', 'deletecollection']);
 
 /**
  * @param path the URL path, without the query string.
@@ -92,9 +97,10 @@ export function requestInfo(method: string, path: string, query: Record<string, 
       verb = method.toLowerCase();
   }
 
-  // the deprecated /watch/ path prefix
-  if (rest[0] === 'watch') {
-    if (verb === 'get') verb = 'watch';
+  // the deprecated /watch/ path prefix: the verb, whatever the method
+  const verbViaPathPrefix = rest[0] === 'watch' && rest.length > 1;
+  if (verbViaPathPrefix) {
+    verb = 'watch';
     rest = rest.slice(1);
   }
 
@@ -121,21 +127,21 @@ export function requestInfo(method: string, path: string, query: Record<string, 
     parts: rest.slice(3),
   };
   // note: for /api/v1/namespaces/foo Kubernetes sets both namespace and name to "foo"
-  if (info.name === '' && info.verb === 'get') info.verb = 'list';
-  if (info.name === '' && info.verb === 'delete') info.verb = 'deletecollection';
-  if ((info.verb === 'list' || info.verb === 'get') && isTrue(query.watch)) info.verb = 'watch';
-
-  const fs = query.fieldSelector;
-  if (fs) {
+  let fieldSelector: SelectorRequirement[] | undefined;
+  if (query.fieldSelector) {
     try {
-      info.fieldSelector = parseFieldSelector(fs);
+      fieldSelector = parseFieldSelector(query.fieldSelector);
     } catch {
       // the handler reports a malformed selector; authorization sees none
     }
-    if ((info.verb === 'list' || info.verb === 'watch') && info.fieldSelector) {
-      const byName = info.fieldSelector.find((r) => r.key === 'metadata.name' && r.operator === '=');
-      if (byName) info.name = byName.values[0] ?? '';
-    }
   }
+  // a GET without a name lists or watches; a fieldSelector on metadata.name names the object
+  if (info.name === '' && info.verb === 'get') {
+    info.verb = isTrue(query.watch) ? 'watch' : 'list';
+    const byName = fieldSelector?.find((r) => r.key === 'metadata.name' && r.operator === '=')?.values[0];
+    if (byName !== undefined && isValidPathSegmentName(byName).length === 0) info.name = byName;
+  }
+  if (info.name === '' && info.verb === 'delete') info.verb = 'deletecollection';
+  if (fieldSelector && !verbViaPathPrefix && verbsWithSelectors.has(info.verb)) info.fieldSelector = fieldSelector;
   return info;
 }
