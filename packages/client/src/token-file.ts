@@ -9,7 +9,7 @@
  * never empty, and (by default) a complete JWT, so a half-written plain file is not taken. When a
  * read fails, the last good token stays and the error is reported.
  */
-import { watch as fsWatch, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, watch as fsWatch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -198,6 +198,12 @@ export class TokenFile {
 
   #fail(err: TokenFileError): void {
     this.#report(err);
+    // The watched directory itself went away (volume torn down and set up again): a watch on the
+    // old inode sees nothing more, so drop it; the next good read watches the new directory.
+    if (this.#watcher && !existsSync(dirname(this.path))) {
+      this.#watcher.close();
+      this.#watcher = undefined;
+    }
     // A swap caught mid-way (the old directory removed under us) settles within moments: retry soon.
     if (this.#retries < MAX_RETRIES && !this.#closed) {
       this.#retries++;

@@ -173,6 +173,28 @@ test('an unreadable or empty file keeps the last good token and reports why', as
   }
 });
 
+test('a volume directory removed and set up again is watched again', async () => {
+  const dir = freshDir();
+  atomicWrite(dir, { token: fakeJwt(1) });
+  const tf = await TokenFile.open(join(dir, 'token'));
+  try {
+    rmSync(dir, { recursive: true });
+    await sleep(20);
+    mkdirSync(dir);
+    const t2 = fakeJwt(2);
+    const changed = nextChange(tf);
+    atomicWrite(dir, { token: t2 });
+    assert.equal(await Promise.race([changed, sleep(1000).then(() => 'timeout')]), t2);
+    assert.equal(tf.status().watching, true);
+    const t3 = fakeJwt(3);
+    const again = nextChange(tf);
+    atomicWrite(dir, { token: t3 });
+    assert.equal(await Promise.race([again, sleep(1000).then(() => 'timeout')]), t3, 'rotation seen through the new watch');
+  } finally {
+    tf.close();
+  }
+});
+
 test('without a watch, the periodic re-read picks up changes', async () => {
   const dir = freshDir();
   const path = join(dir, 'token');
