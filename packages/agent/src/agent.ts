@@ -139,9 +139,24 @@ export class Agent {
       query: { fieldSelector: `spec.nodeName=${this.nodeName}` },
     });
     this.podInformer = informer;
+    let watchFailing = false;
+    const watchWorks = () => {
+      if (watchFailing) this.logger.info({ node: this.nodeName }, 'the pod watch works again');
+      watchFailing = false;
+    };
     this.unsubscribe = informer.on({
-      add: (pod) => this.onPod(pod as Pod),
-      update: (pod) => this.onPod(pod as Pod),
+      add: (pod) => {
+        watchWorks();
+        this.onPod(pod as Pod);
+      },
+      update: (pod) => {
+        watchWorks();
+        this.onPod(pod as Pod);
+      },
+      error: (err) => {
+        if (!watchFailing) this.logger.warn({ node: this.nodeName, err: err.message }, 'the pod watch failed; retrying');
+        watchFailing = true;
+      },
       delete: (pod) =>
         void this.onPodDeleted(pod as Pod).catch((err: unknown) =>
           this.logger.error({ pod: pod.metadata?.name, err: errorMessage(err) }, 'pod teardown failed'),

@@ -26,6 +26,8 @@ export interface InformerHandler<T> {
   add?: (obj: T) => void;
   update?: (obj: T, old: T) => void;
   delete?: (obj: T) => void;
+  /** A list or watch failed (the informer retries by itself). */
+  error?: (err: Error) => void;
 }
 
 /** List + watch of one collection into a map (`namespace/name` keys), relisting and reconnecting by itself. */

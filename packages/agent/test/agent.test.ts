@@ -286,6 +286,22 @@ describe('agent: pods', () => {
     }
   });
 
+  test('pod watch failures are logged once per streak', async () => {
+    const env = await startAgent();
+    try {
+      env.kube.failWatches(new Error('connection reset'));
+      env.kube.failWatches(new Error('connection refused'));
+      const warnings = () => env.logs.filter((l) => l.msg === 'the pod watch failed; retrying');
+      assert.equal(warnings().length, 1);
+      env.kube.put(`${PODS}/web`, podSpec('web'));
+      await waitFor(() => env.logs.some((l) => l.msg === 'the pod watch works again'), 'recovery logged');
+      env.kube.failWatches(new Error('again'));
+      assert.equal(warnings().length, 2, 'a new streak logs again');
+    } finally {
+      await env.cleanup();
+    }
+  });
+
   test('API errors while writing status are retried', async () => {
     let fail = 2;
     const env = await startAgent({}, (kube) => {

@@ -262,6 +262,14 @@ export class FakeKube implements AgentClient {
     return () => this.listeners.delete(listener);
   }
 
+  /** Reports a watch failure to every informer's error handlers (as a dropped connection would). */
+  failWatches(err: Error): void {
+    for (const l of [...this.watchErrorListeners]) l(err);
+  }
+
+  /** @internal */
+  readonly watchErrorListeners = new Set<(err: Error) => void>();
+
   /** Number of informers currently watching. */
   get watchers(): number {
     return this.listeners.size;
@@ -350,7 +358,12 @@ class FakeInformer implements Informer {
 
   on(handler: InformerHandler<KubeObject>): () => void {
     this.handlers.add(handler);
-    return () => this.handlers.delete(handler);
+    const onError = (err: Error) => handler.error?.(err);
+    this.fake.watchErrorListeners.add(onError);
+    return () => {
+      this.handlers.delete(handler);
+      this.fake.watchErrorListeners.delete(onError);
+    };
   }
 
   private keyFor(obj: KubeObject): string {
