@@ -4,10 +4,13 @@
  * against them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO, 'packages/cli/bin/boundtoken.js');
@@ -119,13 +122,23 @@ export interface KubectlResult {
   stderr: string;
 }
 
+export interface KubectlOptions {
+  input?: string;
+  /** HOME for kubectl (its discovery cache); default: one shared throwaway dir. */
+  home?: string;
+  timeoutMs?: number;
+  /** The kubectl binary (default `kubectl` on PATH, the dispatcher here); see `kubectlVersionBinary`. */
+  binary?: string;
+}
+
+function kubectlEnv(kubeconfig: string, home: string | undefined): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECONFIG: kubeconfig, HOME: home ?? join(tmpdir(), 'boundtoken-kubectl-home') };
+}
+
 /** Runs the real kubectl with a kubeconfig and a private HOME (its own discovery cache). */
-export function kubectl(kubeconfig: string, args: string[], opts: { input?: string; home?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+export function kubectl(kubeconfig: string, args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn('kubectl', args, {
-      env: { ...process.env, KUBECONFIG: kubeconfig, HOME: opts.home ?? join(tmpdir(), 'boundtoken-kubectl-home') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const proc = spawn(opts.binary ?? 'kubectl', args, { env: kubectlEnv(kubeconfig, opts.home), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -147,10 +160,198 @@ export function kubectl(kubeconfig: string, args: string[], opts: { input?: stri
 }
 
 /** kubectl that must succeed. */
-export async function kubectlOk(kubeconfig: string, args: string[], opts: { input?: string; home?: string } = {}): Promise<string> {
+export async function kubectlOk(kubeconfig: string, args: string[], opts: KubectlOptions = {}): Promise<string> {
   const r = await kubectl(kubeconfig, args, opts);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+/** kubectl that must fail; resolves with its result (stderr holds the server's message). */
+export async function kubectlFails(kubeconfig: string, args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
+  const r = await kubectl(kubeconfig, args, opts);
+  if (r.code === 0) throw new Error(`kubectl ${args.join(' ')} succeeded but should have failed:\n${r.stdout}`);
+  return r;
+}
+
+/**
+ * A specific kubectl release (`/usr/lib/google-cloud-sdk/bin/kubectl.1.31` …), bypassing the
+ * dispatcher that picks one from the server's /version; undefined when it is not installed.
+ */
+export function kubectlVersionBinary(minor: number): string | undefined {
+  const candidates = [`/usr/lib/google-cloud-sdk/bin/kubectl.1.${minor}`, `/usr/local/bin/kubectl.1.${minor}`];
+  return candidates.find((c) => existsSync(c));
+}
+
+export interface RunningKubectl {
+  stdout: () => string;
+  stderr: () => string;
+  /** Stops kubectl (SIGTERM) and resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/** Starts a long-running kubectl (`get -w`, `port-forward` …); stop it with `stop()`. */
+export function spawnKubectl(kubeconfig: string, args: string[], opts: Omit<KubectlOptions, 'input' | 'timeoutMs'> = {}): RunningKubectl {
+  const proc = spawn(opts.binary ?? 'kubectl', args, { env: kubectlEnv(kubeconfig, opts.home), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.on('close', () => resolve()));
+  proc.on('error', (e) => (err += String(e)));
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// identities and raw API requests
+
+interface KubeconfigFile {
+  clusters?: { name: string; cluster: { server: string; 'certificate-authority-data'?: string } }[];
+  users?: { name: string; user: Record<string, string> }[];
+  contexts?: { name: string; context: { cluster: string; user: string } }[];
+  'current-context'?: string;
+}
+
+/** What a kubeconfig's current context holds: server, CA and credentials (PEM / token). */
+export interface KubeconfigCredentials {
+  server: string;
+  caPem: string;
+  certPem?: string;
+  keyPem?: string;
+  token?: string;
+}
+
+export function readKubeconfig(path: string): KubeconfigCredentials {
+  const cfg = parseYaml(readFileSync(path, 'utf8')) as KubeconfigFile;
+  const ctx = cfg.contexts?.find((c) => c.name === cfg['current-context']) ?? cfg.contexts?.[0];
+  const cluster = cfg.clusters?.find((c) => c.name === ctx?.context.cluster) ?? cfg.clusters?.[0];
+  if (!cluster) throw new Error(`${path}: no cluster`);
+  const user = cfg.users?.find((u) => u.name === ctx?.context.user)?.user ?? {};
+  const unb64 = (v: string | undefined): string | undefined => (v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8'));
+  return {
+    server: cluster.cluster.server,
+    caPem: unb64(cluster.cluster['certificate-authority-data']) ?? '',
+    ...(user['client-certificate-data'] ? { certPem: unb64(user['client-certificate-data'])! } : {}),
+    ...(user['client-key-data'] ? { keyPem: unb64(user['client-key-data'])! } : {}),
+    ...(user.token ? { token: user.token } : {}),
+  };
+}
+
+/** Writes a kubeconfig with one cluster, one user and one context; returns `out`. */
+export function writeKubeconfig(out: string, c: KubeconfigCredentials): string {
+  const b64 = (v: string): string => Buffer.from(v).toString('base64');
+  const user: Record<string, string> = {};
+  if (c.certPem) user['client-certificate-data'] = b64(c.certPem);
+  if (c.keyPem) user['client-key-data'] = b64(c.keyPem);
+  if (c.token !== undefined) user.token = c.token;
+  writeFileSync(
+    out,
+    stringifyYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'boundtoken', cluster: { server: c.server, 'certificate-authority-data': b64(c.caPem) } }],
+      users: [{ name: 'user', user }],
+      contexts: [{ name: 'user@boundtoken', context: { cluster: 'boundtoken', user: 'user' } }],
+      'current-context': 'user@boundtoken',
+    }),
+    { mode: 0o600 },
+  );
+  return out;
+}
+
+/**
+ * Writes a kubeconfig for the same cluster as `baseKubeconfig` whose only credential is `token`
+ * (or none at all; kubectl then prompts for a user name, so use `apiClient` for anonymous
+ * requests) and returns its path.
+ */
+export function tokenKubeconfig(baseKubeconfig: string, token: string | undefined, out: string): string {
+  const { server, caPem } = readKubeconfig(baseKubeconfig);
+  return writeKubeconfig(out, { server, caPem, ...(token !== undefined ? { token } : {}) });
+}
+
+/** `boundtoken kubeconfig`: a client-certificate kubeconfig for `user` in `groups`, signed by the server's CA. */
+export async function mintKubeconfig(server: { dataDir: string; url: string }, user: string, groups: string[], out: string): Promise<string> {
+  const p = startProcess(['kubeconfig', '--data-dir', server.dataDir, '--server', server.url, '--user', user, ...groups.flatMap((g) => ['--group', g]), '--out', out]);
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`boundtoken kubeconfig --user ${user} failed (${code}): ${p.stderr()}`);
+  return out;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The body parsed as JSON (throws when it is not). */
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface ApiRequest {
+  method?: string;
+  /** Request body; objects are sent as JSON. */
+  body?: string | Buffer | object;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Overrides the kubeconfig's token (`null`: send no Authorization header). */
+  token?: string | null;
+  /** Do not present the kubeconfig's client certificate. */
+  noClientCertificate?: boolean;
+}
+
+export interface ApiClient {
+  readonly server: string;
+  request(path: string, req?: ApiRequest): Promise<ApiResponse>;
+  close(): void;
+}
+
+/** Raw HTTPS requests to the API server with a kubeconfig's CA and credentials (keep-alive). */
+export function apiClient(kubeconfig: string, opts: { maxSockets?: number } = {}): ApiClient {
+  const creds = readKubeconfig(kubeconfig);
+  const agentOptions = { ca: creds.caPem, keepAlive: true, maxSockets: opts.maxSockets ?? 8 };
+  const withCert = new Agent({ ...agentOptions, ...(creds.certPem && creds.keyPem ? { cert: creds.certPem, key: creds.keyPem } : {}) });
+  const withoutCert = new Agent(agentOptions);
+  return {
+    server: creds.server,
+    request(path, req = {}) {
+      const url = new URL(path, creds.server);
+      const isObject = req.body !== undefined && typeof req.body !== 'string' && !Buffer.isBuffer(req.body);
+      const payload = req.body === undefined ? undefined : isObject ? Buffer.from(JSON.stringify(req.body)) : Buffer.from(req.body as string | Buffer);
+      const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+      if (payload) {
+        headers['Content-Type'] = req.contentType ?? 'application/json';
+        headers['Content-Length'] = String(payload.length);
+      }
+      const token = req.token === undefined ? creds.token : req.token;
+      if (token !== undefined && token !== null) headers.Authorization = `Bearer ${token}`;
+      return new Promise<ApiResponse>((resolve, reject) => {
+        const r = httpsRequest(url, { method: req.method ?? (payload ? 'POST' : 'GET'), headers, agent: req.noClientCertificate ? withoutCert : withCert }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body,
+              json: <T>() => JSON.parse(body) as T,
+            });
+          });
+        });
+        r.on('error', reject);
+        r.end(payload);
+      });
+    },
+    close() {
+      withCert.destroy();
+      withoutCert.destroy();
+    },
+  };
 }
 
 export function cleanup(dir: string): void {
