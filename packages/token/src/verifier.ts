@@ -142,7 +142,8 @@ export function createJwsCore(keys: PublicKey[] | KeyResolver, maxTokenBytes: nu
       const data = Buffer.from(token.slice(0, d2), 'latin1');
       const errors: string[] = [];
       let anyAccepted = false;
-      for (const key of candidates) {
+      for (let i = 0; i < candidates.length; i++) {
+        const key = candidates[i]!;
         if (!accepts(key, header.alg, spec)) {
           errors.push(GO_JOSE_UNSUPPORTED_ALGORITHM);
           continue;
@@ -183,12 +184,14 @@ export function intersectAudiences(aud: unknown, implicit: string[], requested: 
   let tokenAudiences: string[];
   if (aud === undefined || aud === null) {
     tokenAudiences = implicit;
-  } else if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) {
+  } else if (Array.isArray(aud)) {
+    for (let i = 0; i < aud.length; i++) if (typeof aud[i] !== 'string') throw claimsError('aud claim must be an array of strings');
     tokenAudiences = aud.length === 0 ? implicit : (aud as string[]);
   } else {
     throw claimsError('aud claim must be an array of strings');
   }
-  const out = requested.filter((a) => tokenAudiences.includes(a));
+  const out: string[] = [];
+  for (let i = 0; i < requested.length; i++) if (tokenAudiences.includes(requested[i]!)) out.push(requested[i]!);
   if (out.length === 0) {
     throw new TokenError(
       'ERR_TOKEN_AUDIENCE_INVALID',
@@ -203,16 +206,14 @@ function numericDate(v: unknown, name: string): number {
   return Math.trunc(v); // go-jose's NumericDate is an int64
 }
 
-function optionalString(obj: Record<string, unknown>, name: string, where: string): void {
-  if (obj[name] !== undefined && typeof obj[name] !== 'string') throw claimsError(`${where}${name} claim must be a string`);
-}
-
 function checkRef(v: unknown, name: string, required: boolean): void {
   if (v === undefined && !required) return;
   if (!isObject(v)) throw claimsError(`kubernetes.io ${name} claim must be an object`);
-  optionalString(v, 'name', `kubernetes.io ${name} `);
-  optionalString(v, 'uid', `kubernetes.io ${name} `);
-  if (required && (!v.name || !v.uid)) throw claimsError(`kubernetes.io ${name} claim must have a name and a uid`);
+  const { name: n, uid } = v;
+  if ((n !== undefined && typeof n !== 'string') || (uid !== undefined && typeof uid !== 'string')) {
+    throw claimsError(`kubernetes.io ${name} name and uid claims must be strings`);
+  }
+  if (required && (!n || !uid)) throw claimsError(`kubernetes.io ${name} claim must have a name and a uid`);
 }
 
 /** Shape of the private claims Kubernetes' validator reads. */
@@ -267,7 +268,7 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
       if (t + leeway < iat) throw new TokenError('ERR_TOKEN_ISSUED_IN_FUTURE', 'service account token is issued in the future');
 
       if (typeof c.sub !== 'string') throw claimsError('sub claim must be a string');
-      optionalString(c, 'jti', '');
+      if (c.jti !== undefined && typeof c.jti !== 'string') throw claimsError('jti claim must be a string');
       checkKubernetesClaims(c['kubernetes.io']);
 
       return { header, claims: c as TokenClaims & Record<string, unknown>, audiences: auds };

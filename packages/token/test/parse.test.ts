@@ -82,3 +82,33 @@ describe('peekIssuer (Kubernetes hasCorrectIssuer, unverified)', () => {
     assert.equal(peekIssuer(undefined as unknown as string), undefined);
   });
 });
+
+describe('strict base64url', () => {
+  // decodePart avoids re-encoding for speed; it must accept exactly what re-encodes to itself.
+  test('agrees with "decodes and re-encodes to the same text" on random near-base64url strings', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const odd = ['=', '+', '/', ' ', '\n', '\r', '\t', '.', '!', 'é', '\u2028', '\ud800', '\0', '%', '\uffff'];
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let accepted = 0;
+    for (let t = 0; t < 20000; t++) {
+      let s = '';
+      for (let i = rand(24); i > 0; i--) s += rand(100) < 6 ? odd[rand(odd.length)] : alphabet[rand(64)];
+      const reference = Buffer.from(s, 'base64url').toString('base64url') === s;
+      let ours: boolean;
+      try {
+        decodeToken(`${b64('{"alg":"ES256"}')}.${b64('{}')}.${s}`);
+        ours = true;
+      } catch (err) {
+        assert.equal((err as TokenError).code, 'ERR_TOKEN_MALFORMED');
+        ours = false;
+      }
+      assert.equal(ours, reference, JSON.stringify(s));
+      if (ours) accepted++;
+    }
+    assert.ok(accepted > 1000 && accepted < 19000, `accepted ${accepted}`);
+  });
+});
