@@ -618,7 +618,9 @@ export class Registry {
       try {
         return { object: await this.writeUpdate(def, ctx, current, desired), created: false };
       } catch (err) {
-        const lost = isStatusError(err) && err.code === 409 && err.reason === 'Conflict' && !pinned;
+        // `pinned` is usually just current's resourceVersion carried through `mutate`: a lost race
+        // is retried, and a resourceVersion the caller really pinned fails the check above next time
+        const lost = isStatusError(err) && err.code === 409 && err.reason === 'Conflict';
         if (!lost || attempt >= CONFLICT_RETRIES) throw err;
         // someone else wrote first: wait for the cache to see it, then retry on the new version
         await this.refresh(def, namespace, name);
