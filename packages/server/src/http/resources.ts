@@ -4,7 +4,7 @@
  * subresources. Decoding and option parsing happen here; semantics live in the registry.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, methodNotAllowed, notFound, StatusError, type KubeObject } from '@boundtoken/api';
+import { badRequest, field, invalid, methodNotAllowed, notFound, StatusError, type KubeObject } from '@boundtoken/api';
 import { applyServerSide, patchObject } from '@boundtoken/api/patch';
 import type { UserInfo } from '../auth/types.js';
 import type { DeleteOptions, Registry } from '../registry/registry.js';
@@ -141,6 +141,8 @@ function deletedStatus(def: ResourceDef, obj: KubeObject): object {
   };
 }
 
+const PATCH_OPTIONS = { group: 'meta.k8s.io', kind: 'PatchOptions' };
+
 const patchTypes: Record<string, 'json' | 'merge' | 'strategic' | 'apply'> = {
   'application/json-patch+json': 'json',
   'application/merge-patch+json': 'merge',
@@ -160,7 +162,13 @@ async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, 
   }
   const ctx = operationContext(rr, subresource);
   const force = rr.query.force;
-  if (force !== undefined && type !== 'apply') throw badRequest('force flag is only supported for apply patches');
+  // PatchOptions are validated before the body is read (ValidatePatchOptions)
+  if (force !== undefined && type !== 'apply') {
+    throw invalid(PATCH_OPTIONS, '', [field.forbidden('force', 'may not be specified for non-apply patch')]);
+  }
+  if (type === 'apply' && !rr.query.fieldManager) {
+    throw invalid(PATCH_OPTIONS, '', [field.required('fieldManager', 'is required for apply patch')]);
+  }
   const { value: body, duplicates } = parseBody(type === 'apply' ? 'application/apply-patch+yaml' : 'application/json', rawBody(rr.req));
   const ns = rr.info.namespace;
   const name = rr.info.name;
@@ -168,9 +176,6 @@ async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, 
   const validate = (patched: KubeObject): KubeObject => checkDecoded(patched, [], gvk, ctx.fieldValidation, ctx.warnings);
 
   if (type === 'apply') {
-    if (!rr.query.fieldManager) {
-      throw new StatusError(400, 'BadRequest', 'PATCH, fieldManager: Required value: is required for apply patch');
-    }
     const config = validate(structuredClone(body) as KubeObject);
     if (config.metadata?.name && config.metadata.name !== name) {
       throw badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`);
@@ -255,8 +260,16 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
       const body = `${head.slice(0, -1)},"items":[${result.items.map((o) => JSON.stringify(o)).join(',')}]}`;
       return sendJson(rr.reply, 200, body, rr.warnings);
     }
-    case 'watch':
-      return serveWatch(rr, registry, def, ns, selectors(rr.query), includeObjectOf(rr.query));
+    case 'watch': {
+      const sel = selectors(rr.query);
+      if (info.name) {
+        // a watch of one object (the deprecated /watch/…/{name} path, or a metadata.name selector)
+        const named = sel.fieldSelector?.find((r) => r.key === 'metadata.name' && r.operator === '=');
+        if (sel.fieldSelector?.length && named?.values[0] !== info.name) throw badRequest("fieldSelector metadata.name doesn't match requested name");
+        if (!named) sel.fieldSelector = [{ key: 'metadata.name', operator: '=', values: [info.name] }];
+      }
+      return serveWatch(rr, registry, def, ns, sel, includeObjectOf(rr.query));
+    }
     case 'create': {
       const ctx = operationContext(rr, '');
       const obj = decodeObject(rr.req.headers['content-type'], rawBody(rr.req), expectedKind(def), ctx.fieldValidation, ctx.warnings);
@@ -276,7 +289,9 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
       const ctx = operationContext(rr, '');
       const { object, deleted } = await registry.delete(def, ctx, ns, info.name, opts);
       const returnsObject = def.resource === 'pods' || def.resource === 'namespaces' || !deleted;
-      return sendJson(rr.reply, deleted ? 200 : 202, returnsObject ? object : deletedStatus(def, object), rr.warnings);
+      // 200 also when the object is only marked (graceful or held by finalizers): Kubernetes
+      // answers 202 only for the deprecated orphanDependents=false
+      return sendJson(rr.reply, 200, returnsObject ? object : deletedStatus(def, object), rr.warnings);
     }
     case 'deletecollection': {
       const opts = parseDeleteOptions(rr);

@@ -9,7 +9,8 @@ export function warningHeader(message: string): string {
 
 export function sendJson(reply: FastifyReply, code: number, body: unknown, warnings: string[] = [], contentType = 'application/json'): FastifyReply {
   if (warnings.length > 0) reply.header('Warning', [...new Set(warnings)].map(warningHeader));
-  return reply.code(code).header('Content-Type', contentType).send(typeof body === 'string' ? body : JSON.stringify(body));
+  // a Buffer, so Fastify sends the Content-Type as given (it appends `; charset=utf-8` to strings)
+  return reply.code(code).header('Content-Type', contentType).send(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
 }
 
 /** Any thrown value as the `Status` error the client gets. */

@@ -7,8 +7,9 @@ import { discoveryJwksUri, jwksDocument, openIdConfiguration } from '@boundtoken
 import type { TokenConfig } from './config.js';
 
 export interface OidcDocuments {
-  configuration: string;
-  jwks: string;
+  /** Buffers, so the HTTP layer sends them with exactly the Content-Type it sets. */
+  configuration: Buffer;
+  jwks: Buffer;
 }
 
 export const OIDC_CACHE_CONTROL = 'public, max-age=3600';
@@ -19,8 +20,8 @@ export function renderOidc(config: TokenConfig, externalAddress: string): { docs
     const jwksUri = discoveryJwksUri({ issuer, externalAddress, ...(config.jwksUri ? { jwksUri: config.jwksUri } : {}) });
     return {
       docs: {
-        configuration: openIdConfiguration({ issuer, jwksUri, keys: config.publicKeys }),
-        jwks: jwksDocument(config.publicKeys),
+        configuration: Buffer.from(openIdConfiguration({ issuer, jwksUri, keys: config.publicKeys })),
+        jwks: Buffer.from(jwksDocument(config.publicKeys)),
       },
     };
   } catch (err) {
