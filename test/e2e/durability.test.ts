@@ -17,6 +17,8 @@ const UPDATERS = 4;
 /** Bounded: the burst stops here even if the kill came late. */
 const MAX_WRITES = 20_000;
 
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
 describe('issue #3: kill -9 during a burst of writes loses nothing acknowledged', () => {
   const dataDir = tempDir('durability');
   let server: TestServer | undefined;
@@ -70,7 +72,7 @@ describe('issue #3: kill -9 during a burst of writes loses nothing acknowledged'
             refused.push(`${name}=${n}: ${r.status} ${r.body.slice(0, 200)}`);
             return;
           }
-          assert.equal(r.json<KubeObject>().data?.n, String(n));
+          assert.equal(r.json<ConfigMap>().data?.n, String(n));
           lastAcked.set(name, n);
         } catch {
           failures++;
@@ -97,7 +99,7 @@ describe('issue #3: kill -9 during a burst of writes loses nothing acknowledged'
     server = await startServer([], { dataDir });
     api = apiClient(server.kubeconfig);
     try {
-      const list = (await api.request(CM)).json<{ items: KubeObject[] }>();
+      const list = (await api.request(CM)).json<{ items: ConfigMap[] }>();
       const stored = new Map(list.items.map((i) => [i.metadata!.name!, i]));
       const missing = [...created.keys()].filter((name) => !stored.has(name));
       assert.deepEqual(missing, [], `${missing.length} of ${created.size} acknowledged creates are gone`);
