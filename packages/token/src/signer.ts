@@ -35,13 +35,19 @@ export function createSigner(key: SigningKey): TokenSigner {
   const hash = HASH_OF[alg];
   if (hash === undefined) throw new TypeError(`createSigner: unsupported algorithm ${String(alg)}`);
   const headerPrefix = encodedHeader(alg, kid) + '.';
+  const prefixBytes = Buffer.from(headerPrefix, 'latin1');
+  const prefixLength = prefixBytes.length;
   const options = alg === 'RS256' ? privateKey : { key: privateKey, dsaEncoding: 'ieee-p1363' as const };
   return {
     kid,
     alg,
     sign(claims: object): string {
-      const input = headerPrefix + Buffer.from(serializeClaims(claims), 'utf8').toString('base64url');
-      return input + '.' + cryptoSign(hash, Buffer.from(input, 'latin1'), options).toString('base64url');
+      const payload = Buffer.from(serializeClaims(claims), 'utf8').toString('base64url');
+      // the signing input, written straight into one buffer (no intermediate flattened string)
+      const input = Buffer.allocUnsafe(prefixLength + payload.length);
+      prefixBytes.copy(input, 0);
+      input.write(payload, prefixLength, 'latin1');
+      return headerPrefix + payload + '.' + cryptoSign(hash, input, options).toString('base64url');
     },
   };
 }
