@@ -54,3 +54,41 @@ describe('memory store history', () => {
     assert.throws(() => createMemoryStore({ retainRevisions: -1 }), TypeError);
   });
 });
+
+describe('memory store watchers and compaction', () => {
+  test('a watcher that lags behind a long burst keeps its history (up to ten windows)', async () => {
+    const store = createMemoryStore({ retainRevisions: 500 });
+    const seen: number[] = [];
+    const errors: unknown[] = [];
+    store.watch('/registry/', { afterRevision: 0, onEvent: (e) => seen.push(e.revision), onError: (e) => errors.push(e) });
+    // 3000 writes in one turn: catch-up is paced (1000 records per turn), so the watcher lags
+    // behind the window of 500 for a few turns, but by less than ten windows
+    const writes = await Promise.all(Array.from({ length: 3000 }, (_, i) => store.create(`/registry/configmaps/ns/k${i}`, {})));
+    while (seen.length < writes.length && errors.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      seen,
+      writes.map((w) => w.revision),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok((await store.compactedRevision()) >= 3000 - 500 - 50, 'and once it caught up, history shrinks again');
+    await store.close();
+  });
+
+  test('a watcher more than ten windows behind is expired with COMPACTED', async () => {
+    const store = createMemoryStore({ retainRevisions: 10 });
+    const errors: { code: string }[] = [];
+    let seen = 0;
+    store.watch('/registry/', { afterRevision: 0, onEvent: () => seen++, onError: (e) => errors.push(e) });
+    // 5000 writes in one turn: far more than the watcher reads per turn and than ten windows
+    await Promise.all(Array.from({ length: 5000 }, (_, i) => store.create(`/registry/configmaps/ns/k${i}`, {})));
+    while (errors.length === 0 && seen < 5000) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['ERR_STORE_COMPACTED'],
+    );
+    assert.ok(seen < 5000);
+    assert.ok((await store.compactedRevision()) >= 5000 - 100);
+    await store.close();
+  });
+});

@@ -116,6 +116,13 @@ export class LogWatchers {
     for (const w of watchers) this.#fail(w, err);
   }
 
+  /** The lowest position of a live watcher (undefined when none). */
+  lowestPosition(): number | undefined {
+    let low: number | undefined;
+    for (const w of this.#watchers) if (!w.done && (low === undefined || w.position < low)) low = w.position;
+    return low;
+  }
+
   /** Returns true when the watcher has more to read (a catch-up chunk was full). */
   #advance(w: Watcher): boolean {
     const upTo = this.#source.revision();

@@ -14,6 +14,7 @@ import { decodeValue, encodeValue } from '../internal/codec.js';
 import { prefixEnd } from '../internal/keys.js';
 import type { LogRecord } from '../internal/log.js';
 import { LogWatchers } from '../internal/log-watchers.js';
+import { SortedKeys } from '../internal/sorted-keys.js';
 import {
   assertExpectedRevision,
   assertKey,
@@ -26,7 +27,8 @@ import {
 export interface MemoryStoreOptions {
   /**
    * How many revisions of history to keep for reads at a past revision and watches from one
-   * (default 10000). Older history is compacted automatically; 0 keeps everything (unbounded).
+   * (default 10000). Older history is compacted automatically — but not while a live watcher
+   * still has to read it, up to ten times this window. 0 keeps everything (unbounded).
    */
   retainRevisions?: number;
 }
@@ -35,19 +37,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const retain = options.retainRevisions ?? 10_000;
   if (!Number.isSafeInteger(retain) || retain < 0) throw new TypeError('retainRevisions must be a non-negative integer');
   return new MemoryStore(retain);
-}
-
-/** Index of the first element of sorted `arr` that is >= `key` (or > when `after`). */
-function lowerBound(arr: readonly string[], key: string, after = false): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = arr[mid]!;
-    if (v < key || (after && v === key)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Index of the first record with revision > `revision` in records sorted by revision. */
@@ -73,7 +62,7 @@ class MemoryStore implements Store {
   /** Per key, its retained records in revision order. */
   readonly #history = new Map<string, LogRecord[]>();
   /** Every key in `#history`, sorted. */
-  #keys: string[] = [];
+  readonly #keys = new SortedKeys();
   readonly #watchers: LogWatchers;
   #closed = false;
 
@@ -110,14 +99,13 @@ class MemoryStore implements Store {
     const limit = options.limit || Infinity;
     const end = prefixEnd(prefix);
     const items: Versioned<T>[] = [];
-    let i =
+    const keys =
       options.startAfter !== undefined && options.startAfter >= prefix
-        ? lowerBound(this.#keys, options.startAfter, true)
-        : lowerBound(this.#keys, prefix);
+        ? this.#keys.from(options.startAfter, true)
+        : this.#keys.from(prefix);
     let more = false;
     let remaining = 0;
-    for (; i < this.#keys.length; i++) {
-      const key = this.#keys[i]!;
+    for (const key of keys) {
       if (end !== undefined && key >= end) break;
       if (!key.startsWith(prefix)) continue;
       const record = this.#at(key, revision);
@@ -258,7 +246,7 @@ class MemoryStore implements Store {
     if (!records) {
       records = [];
       this.#history.set(record.key, records);
-      this.#keys.splice(lowerBound(this.#keys, record.key), 0, record.key);
+      this.#keys.add(record.key);
     }
     records.push(record);
     this.#watchers.notify();
@@ -276,8 +264,12 @@ class MemoryStore implements Store {
 
   #autoCompact(): void {
     if (this.#retain === 0 || this.#closed) return;
+    // history a live watcher still has to read stays (it only lags because catch-up is paced),
+    // unless it falls more than ten windows behind: then it is too slow and must relist
+    let target = this.#revision - this.#retain;
+    const lowest = this.#watchers.lowestPosition();
+    if (lowest !== undefined) target = Math.max(Math.min(target, lowest), this.#revision - 10 * this.#retain);
     // compact in steps of a tenth of the window, so the work is amortised over many writes
-    const target = this.#revision - this.#retain;
     if (target - this.#compacted >= Math.max(1, Math.ceil(this.#retain / 10))) this.#compactTo(target);
   }
 
@@ -290,7 +282,6 @@ class MemoryStore implements Store {
     const cut = firstAfter(this.#log, revision, this.#logStart);
     const touched = new Set<string>();
     for (let i = this.#logStart; i < cut; i++) touched.add(this.#log[i]!.key);
-    let removedKeys = false;
     for (const key of touched) {
       const records = this.#history.get(key)!;
       const i = firstAfter(records, revision);
@@ -298,12 +289,11 @@ class MemoryStore implements Store {
       const keepFrom = i > 0 && records[i - 1]!.type !== 'DELETED' ? i - 1 : i;
       if (keepFrom === records.length) {
         this.#history.delete(key);
-        removedKeys = true;
+        this.#keys.delete(key);
       } else if (keepFrom > 0) {
         records.splice(0, keepFrom);
       }
     }
-    if (removedKeys) this.#keys = this.#keys.filter((k) => this.#history.has(k));
     this.#logStart = cut;
     if (this.#logStart > 1024 && this.#logStart * 2 > this.#log.length) {
       this.#log = this.#log.slice(this.#logStart);
