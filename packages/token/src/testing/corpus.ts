@@ -181,9 +181,13 @@ export function forgedTokenCorpus(opts: CorpusOptions): CorpusCase[] {
     ['no audience', token(claims({ aud: undefined })), 'ERR_TOKEN_AUDIENCE_INVALID'],
     ['aud as a string', token(claims({ aud: audience })), 'ERR_TOKEN_CLAIMS_INVALID'],
     ['aud array with a number', token(claims({ aud: [audience, 7] })), 'ERR_TOKEN_CLAIMS_INVALID'],
-    // time
-    [`expired ${leeway + 1} s ago (past the leeway)`, token(claims({ exp: now - leeway - 1, iat: now - 7200, nbf: now - 7200 })), 'ERR_TOKEN_EXPIRED'],
-    [`not valid for another ${leeway + 1} s (past the leeway)`, token(claims({ nbf: now + leeway + 1 })), 'ERR_TOKEN_NOT_YET_VALID'],
+    // time: one second past the leeway, and 59 s / 61 s past it
+    [`expired ${leeway + 1} s ago (1 s past the leeway)`, token(claims({ exp: now - leeway - 1, iat: now - 7200, nbf: now - 7200 })), 'ERR_TOKEN_EXPIRED'],
+    ['expired 59 s past the leeway', token(claims({ exp: now - leeway - 59, iat: now - 7200, nbf: now - 7200 })), 'ERR_TOKEN_EXPIRED'],
+    ['expired 61 s past the leeway', token(claims({ exp: now - leeway - 61, iat: now - 7200, nbf: now - 7200 })), 'ERR_TOKEN_EXPIRED'],
+    [`not valid for another ${leeway + 1} s (1 s past the leeway)`, token(claims({ nbf: now + leeway + 1 })), 'ERR_TOKEN_NOT_YET_VALID'],
+    ['not valid until 59 s past the leeway', token(claims({ nbf: now + leeway + 59 })), 'ERR_TOKEN_NOT_YET_VALID'],
+    ['not valid until 61 s past the leeway', token(claims({ nbf: now + leeway + 61 })), 'ERR_TOKEN_NOT_YET_VALID'],
     [`issued ${leeway + 1} s in the future`, token(claims({ iat: now + leeway + 1 })), 'ERR_TOKEN_ISSUED_IN_FUTURE'],
     ['exp as a string', token(claims({ exp: String(now + 3600) })), 'ERR_TOKEN_CLAIMS_INVALID'],
     ['no exp', token(claims({ exp: undefined })), 'ERR_TOKEN_CLAIMS_INVALID'],
