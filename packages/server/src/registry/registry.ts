@@ -153,10 +153,11 @@ function encodeContinue(rv: number, lastKey: string): string {
   return Buffer.from(JSON.stringify(token)).toString('base64');
 }
 
+/** A continue token with `rv` -1 goes on at the latest state (the one a 410 hands out). */
 function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as ContinueToken;
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad');
+    if (t.v !== 'meta.k8s.io/v1' || !Number.isSafeInteger(t.rv) || t.rv < -1 || typeof t.start !== 'string') throw new Error('bad');
     return t;
   } catch {
     throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
@@ -280,7 +281,7 @@ export class Registry {
     let startAfter: string | undefined;
     if (opts.continueToken) {
       const t = decodeContinue(opts.continueToken);
-      revision = t.rv;
+      if (t.rv !== -1) revision = t.rv;
       startAfter = t.start;
     }
     const items: T[] = [];
@@ -304,8 +305,8 @@ export class Registry {
         }
         if (items.length >= limit) {
           more = i < page.items.length || page.more;
-          if (more && !opts.labelSelector?.length && !opts.fieldSelector?.length && page.remaining !== undefined) {
-            remaining = page.remaining + (page.items.length - i);
+          if (more && !opts.labelSelector?.length && !opts.fieldSelector?.length && (!page.more || page.remaining !== undefined)) {
+            remaining = (page.more ? page.remaining! : 0) + (page.items.length - i);
           }
           break;
         }
@@ -314,11 +315,14 @@ export class Registry {
       }
     } catch (err) {
       if (isStoreError(err, 'ERR_STORE_COMPACTED')) {
-        throw new StatusError(
+        const expiredErr = new StatusError(
           410,
           'Expired',
           'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
         );
+        // the token the message speaks of: the same position, at the latest state
+        expiredErr.status.metadata = { continue: encodeContinue(-1, startAfter ?? '') };
+        throw expiredErr;
       }
       throw storeFailure(err, def, '');
     }
