@@ -35,8 +35,8 @@ const B64_VALUES = (() => {
 })();
 
 /**
- * Decodes one base64url part strictly: canonical, unpadded, nothing but the 64 characters.
- * Node's decoder is lenient (it reads '+' and '/' too, stops at '=' and skips whitespace and other
+ * Decodes one base64url part (of an ASCII-only token, see splitToken) strictly: canonical,
+ * unpadded, nothing but the 64 characters. Node's decoder is lenient (it reads '+' and '/' too, stops at '=' and skips whitespace and other
  * characters, ignores unused trailing bits), so after decoding: no '+' or '/', exactly
  * ⌊3·length/4⌋ bytes (anything skipped or a stop makes it shorter), and zero unused bits in the
  * last character. Together that is exactly "re-encodes to the same text" — the tests fuzz the two
@@ -74,10 +74,12 @@ function parseJsonObject(bytes: Buffer, what: 'header' | 'payload'): Record<stri
 /** Checks the size and the three-part shape; returns the positions of the two dots. */
 export function splitToken(token: string, maxBytes: number): [number, number] {
   if (typeof token !== 'string') throw new TypeError('token must be a string');
-  // Parts are base64url (checked when decoded), so characters are bytes for every token we accept.
   if (token.length > maxBytes) {
     throw new TokenError('ERR_TOKEN_TOO_LARGE', `token is larger than ${maxBytes} bytes`);
   }
+  // ASCII only (a fast scan): Node's base64 decoder reads only the low byte of a character, so
+  // 'Ł' (U+0141) would decode as 'A'. From here on characters are bytes.
+  if (Buffer.byteLength(token, 'utf8') !== token.length) throw malformed('token contains non-ASCII characters');
   const d1 = token.indexOf('.');
   const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
   if (d2 < 0 || token.indexOf('.', d2 + 1) >= 0) {

@@ -36,6 +36,7 @@ describe('decodeToken', () => {
     ['a length that is 1 mod 4', `${h}.${'A'.repeat(13)}.${s}`],
     ['whitespace', `${h}.${p} .${s}`],
     ['non-ASCII', `${h}.${p}é.${s}`],
+    ['a character whose low byte is base64url (U+0141 reads as A)', `${h}.${p.slice(0, 4)}Ł${p.slice(5)}.${s}`],
     ['header not JSON', `${b64('{alg')}.${p}.${s}`],
     ['header without alg', `${b64('{"kid":"x"}')}.${p}.${s}`],
     ['header kid not a string', `${b64('{"alg":"ES256","kid":1}')}.${p}.${s}`],
@@ -87,7 +88,8 @@ describe('strict base64url', () => {
   // decodePart avoids re-encoding for speed; it must accept exactly what re-encodes to itself.
   test('agrees with "decodes and re-encodes to the same text" on random near-base64url strings', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    const odd = ['=', '+', '/', ' ', '\n', '\r', '\t', '.', '!', 'é', '\u2028', '\ud800', '\0', '%', '\uffff'];
+    // includes characters whose low byte is in the alphabet ('Ł' is U+0141, low byte 'A')
+    const odd = ['=', '+', '/', ' ', '\n', '\r', '\t', '!', 'é', '\u2028', '\ud800', '\0', '%', '\uffff', 'Ł', '\u4141', '\u012d', '\u015f', '\u0130'];
     let seed = 42;
     const rand = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
