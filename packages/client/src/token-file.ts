@@ -9,7 +9,7 @@
  * never empty, and (by default) a complete JWT, so a half-written plain file is not taken. When a
  * read fails, the last good token stays and the error is reported.
  */
-import { closeSync, existsSync, openSync, readSync, watch as fsWatch } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, watch as fsWatch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -75,6 +75,7 @@ export class TokenFile {
   readonly #refreshMs: number;
   readonly #wantWatch: boolean;
   #watcher: FSWatcher | undefined;
+  #watchedDir: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -176,7 +177,7 @@ export class TokenFile {
         this.#fail(err as TokenFileError);
       }
     } while (this.#again && !this.#closed);
-    if (!this.#watcher && this.#wantWatch && !this.#closed) this.#startWatch();
+    this.#checkWatch();
     return this.#token;
   }
 
@@ -198,12 +199,6 @@ export class TokenFile {
 
   #fail(err: TokenFileError): void {
     this.#report(err);
-    // The watched directory itself went away (volume torn down and set up again): a watch on the
-    // old inode sees nothing more, so drop it; the next good read watches the new directory.
-    if (this.#watcher && !existsSync(dirname(this.path))) {
-      this.#watcher.close();
-      this.#watcher = undefined;
-    }
     // A swap caught mid-way (the old directory removed under us) settles within moments: retry soon.
     if (this.#retries < MAX_RETRIES && !this.#closed) {
       this.#retries++;
@@ -224,10 +219,24 @@ export class TokenFile {
     }
   }
 
+  /**
+   * A watch follows a directory's inode: when the volume directory is removed (and perhaps set up
+   * again), the old watch sees nothing more. Drop it, and watch the directory now at the path.
+   */
+  #checkWatch(): void {
+    if (!this.#wantWatch || this.#closed) return;
+    const id = dirIdentity(dirname(this.path));
+    if (this.#watcher && id === this.#watchedDir) return;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (id !== undefined) this.#startWatch();
+  }
+
   #startWatch(): void {
     if (!this.#wantWatch || this.#closed) return;
     const dir = dirname(this.path);
     try {
+      this.#watchedDir = dirIdentity(dir);
       const watcher = fsWatch(dir, { persistent: false }, () => this.#changed());
       watcher.on('error', (err) => {
         watcher.close();
@@ -250,6 +259,16 @@ export class TokenFile {
     clearTimeout(this.#debounce);
     this.#debounce = setTimeout(() => void this.read(), DEBOUNCE_MS);
     this.#debounce.unref();
+  }
+}
+
+/** Which directory is at `dir` now: inode and (where the filesystem keeps it) creation time. */
+function dirIdentity(dir: string): string | undefined {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -170,7 +170,16 @@ describe('SDK against boundtoken up --demo', { skip: !built }, () => {
   });
 
   test('the forged corpus (made with the server key) is refused by both', async () => {
-    const cases = forgedTokenCorpus({ key: saKey, otherKey: generateSigningKey({ type: 'ec' }), issuer: ISSUER, audience: 'istio-ca', now: Math.floor(Date.now() / 1000) });
+    // The time cases are made 121 s off (past a 120 s leeway) rather than 61 s, so that a slow
+    // machine cannot carry them back within the verifiers' real 60 s leeway while the test runs.
+    const cases = forgedTokenCorpus({
+      key: saKey,
+      otherKey: generateSigningKey({ type: 'ec' }),
+      issuer: ISSUER,
+      audience: 'istio-ca',
+      now: Math.floor(Date.now() / 1000),
+      leewaySeconds: 120,
+    });
     for (const c of cases) {
       await assert.rejects(offline.verify(c.token), (err: unknown) => err instanceof VerificationError && err.code === c.expectedCode, `offline: ${c.name}`);
       await assert.rejects(online.verify(c.token), (err: unknown) => {

@@ -92,13 +92,15 @@ test('readers in a tight loop never see an empty or partial token while the volu
     atomicWrite(dir, { token: t });
     if (i % 10 === 0) await sleep(1);
   }
-  await sleep(100);
+  const last = [...written].at(-1)!;
+  const deadline = Date.now() + 5000;
+  while (tf.token !== last && Date.now() < deadline) await sleep(10);
   stop = true;
   await Promise.all([getterLoop, fileLoop]);
   tf.close();
   assert.deepEqual(bad, []);
   assert.ok(reads > 1000, `reads: ${reads}`);
-  assert.equal(tf.token, [...written].at(-1));
+  assert.equal(tf.token, last, 'the last rotation was picked up');
   assert.ok(seen.size > 1, 'the getter saw rotations');
 });
 
