@@ -22,7 +22,7 @@ describe('forbidden messages', () => {
       name: 'namespaced list',
       attrs: res(alice, 'list', 'pods', { namespace: 'default' }),
       message: 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"',
-      details: { kind: 'pods', name: '' },
+      details: { kind: 'pods' },
     },
     {
       name: 'named, grouped, cluster scope',
