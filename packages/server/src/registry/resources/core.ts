@@ -2,6 +2,7 @@
  * core/v1 resources: namespaces, serviceaccounts, pods, nodes, secrets, configmaps, events —
  * their defaults, validation, selectable fields and `kubectl get` columns as Kubernetes 1.32 has them.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { field, type ConfigMap, type Container, type Event, type FieldError, type KubeObject, type Namespace, type Node, type Pod, type Secret, type ServiceAccount, type Volume } from '@boundtoken/api';
 import { isDNS1123Label, isDNS1123Subdomain, isValidPathSegmentName } from '../validation/names.js';
 import { validateConfigMapKeys, validatePodSpec, validatePodSpecUpdate } from '../validation/pod.js';
@@ -273,6 +274,17 @@ export const serviceAccounts: ResourceDef<ServiceAccount> = resource<ServiceAcco
 
 const SECRET_SIZE_LIMIT = 1024 * 1024;
 
+/** Secrets and ConfigMaps marked `immutable` keep their data and stay immutable. */
+function immutableDataErrors(obj: KubeObject, old: KubeObject, fields: string[]): FieldError[] {
+  if (!old.immutable) return [];
+  const errs: FieldError[] = [];
+  if (fields.some((f) => !isDeepStrictEqual(obj[f] ?? {}, old[f] ?? {}))) {
+    errs.push(field.forbidden('data', 'field is immutable when `immutable` is set'));
+  }
+  if (!obj.immutable) errs.push(field.forbidden('immutable', 'field is immutable when `immutable` is set'));
+  return errs;
+}
+
 function validateSecret(secret: Secret): FieldError[] {
   const errs: FieldError[] = [...validateConfigMapKeys(secret.data, 'data')];
   let size = 0;
@@ -319,17 +331,10 @@ export const secrets: ResourceDef<Secret> = resource<Secret>({
       delete s.stringData;
     }
   },
-  ...metaValidation<Secret>(true, isDNS1123Subdomain, validateSecret, (s, old) => {
-    const errs: FieldError[] = [];
-    if ((s.type ?? 'Opaque') !== (old.type ?? 'Opaque')) errs.push(field.invalid('type', s.type, 'field is immutable'));
-    if (old.immutable) {
-      if (JSON.stringify(s.data ?? {}) !== JSON.stringify(old.data ?? {})) {
-        errs.push(field.forbidden('data', 'field is immutable when `immutable` is set'));
-      }
-      if (!s.immutable) errs.push(field.forbidden('immutable', 'field is immutable when `immutable` is set'));
-    }
-    return errs;
-  }),
+  ...metaValidation<Secret>(true, isDNS1123Subdomain, validateSecret, (s, old) => [
+    ...((s.type ?? 'Opaque') !== (old.type ?? 'Opaque') ? [field.invalid('type', s.type, 'field is immutable')] : []),
+    ...immutableDataErrors(s, old, ['data']),
+  ]),
   table: {
     columns: [
       nameColumn,
@@ -360,15 +365,7 @@ export const configMaps: ResourceDef<ConfigMap> = resource<ConfigMap>({
       if (size > SECRET_SIZE_LIMIT) errs.push(field.tooLong('', '', SECRET_SIZE_LIMIT));
       return errs;
     },
-    (cm, old) => {
-      if (!old.immutable) return [];
-      const errs: FieldError[] = [];
-      if (JSON.stringify(cm.data ?? {}) !== JSON.stringify(old.data ?? {}) || JSON.stringify(cm.binaryData ?? {}) !== JSON.stringify(old.binaryData ?? {})) {
-        errs.push(field.forbidden('data', 'field is immutable when `immutable` is set'));
-      }
-      if (!cm.immutable) errs.push(field.forbidden('immutable', 'field is immutable when `immutable` is set'));
-      return errs;
-    },
+    (cm, old) => immutableDataErrors(cm, old, ['data', 'binaryData']),
   ),
   table: {
     columns: [
