@@ -275,9 +275,11 @@ class EtcdStore implements Store {
         if (!stopped) options.onError(err);
       },
     );
-    const barrier = (this.#resolvingNow = Promise.all([this.#resolvingNow, resolving]).finally(() => {
-      if (this.#resolvingNow === barrier) this.#resolvingNow = undefined;
-    }));
+    const barrier = (this.#resolvingNow = Promise.all([this.#resolvingNow, resolving])
+      .catch(() => {})
+      .finally(() => {
+        if (this.#resolvingNow === barrier) this.#resolvingNow = undefined;
+      }));
     return {
       stop() {
         stopped = true;
