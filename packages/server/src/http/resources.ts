@@ -36,13 +36,6 @@ function intParam(query: Query, name: string): number | undefined {
   return n;
 }
 
-function dryRunOf(query: Query): boolean {
-  const v = query.dryRun;
-  if (v === undefined || v === '') return false;
-  if (v === 'All') return true;
-  throw badRequest(`Invalid dryRun value: ${v}: supported values: "All"`);
-}
-
 /** The default field manager: the user agent's product name (`kubectl`, `node-fetch`, …). */
 function defaultFieldManager(req: FastifyRequest): string {
   const ua = req.headers['user-agent'] ?? '';
@@ -50,17 +43,35 @@ function defaultFieldManager(req: FastifyRequest): string {
   return product.slice(0, 128) || 'unknown';
 }
 
+const OPTIONS_KIND: Record<string, string> = { create: 'CreateOptions', update: 'UpdateOptions', patch: 'PatchOptions' };
+
+/**
+ * The write options in the query (fieldManager, dryRun, fieldValidation), checked as Kubernetes'
+ * ValidateCreateOptions / UpdateOptions / PatchOptions / DeleteOptions do: a 422 naming the kind.
+ */
 export function operationContext(rr: ResourceRequest, subresource: string): OperationContext {
-  const fm = rr.query.fieldManager;
-  if (fm !== undefined && (fm.length > 128 || /[^\x20-\x7e]/.test(fm))) {
-    throw new StatusError(400, 'BadRequest', `fieldManager: Invalid value: "${fm}": must be a printable string of at most 128 characters`);
+  const { fieldManager: fm, dryRun, fieldValidation } = rr.query;
+  const errs = [];
+  if (fm !== undefined) {
+    if (fm.length > 128) errs.push(field.tooLong('fieldManager', fm, 128));
+    const bad = [...fm].findIndex((c) => !/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(c));
+    if (bad >= 0) {
+      const cp = [...fm][bad]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      errs.push(field.invalid('fieldManager', fm, `invalid character U+${cp} (at position ${bad})`));
+    }
   }
+  if (dryRun !== undefined && dryRun !== '' && dryRun !== 'All') errs.push(field.notSupported('dryRun', [dryRun], ['All']));
+  const optionsKind = OPTIONS_KIND[rr.info.verb] ?? 'DeleteOptions';
+  if (optionsKind !== 'DeleteOptions' && fieldValidation !== undefined && !['', 'Ignore', 'Strict', 'Warn'].includes(fieldValidation)) {
+    errs.push(field.notSupported('fieldValidation', fieldValidation, ['', 'Ignore', 'Strict', 'Warn']));
+  }
+  if (errs.length > 0) throw invalid({ group: 'meta.k8s.io', kind: optionsKind }, '', errs);
   return {
     user: rr.user,
     now: rr.now,
-    dryRun: dryRunOf(rr.query),
+    dryRun: dryRun === 'All',
     fieldManager: fm || defaultFieldManager(rr.req),
-    fieldValidation: fieldValidationOf(rr.query.fieldValidation),
+    fieldValidation: fieldValidationOf(fieldValidation),
     warnings: rr.warnings,
     subresource,
   };
