@@ -54,7 +54,7 @@ function run(file: string, env: Record<string, string>): { child: ChildProcess; 
 }
 
 async function listening(p: ReturnType<typeof run>): Promise<string> {
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 60_000;
   for (;;) {
     const m = /listening on (http:\/\/[\d.]+:\d+\/)/.exec(p.output());
     if (m) return m[1]!;
@@ -63,36 +63,8 @@ async function listening(p: ReturnType<typeof run>): Promise<string> {
   }
 }
 
-test('local-demo.ts runs the whole flow', async () => {
-  const demo = run('local-demo.ts', {});
-  assert.equal(await demo.exited, 0, demo.output());
-  const out = demo.output();
-  assert.match(out, /a fresh token:\n {2}offline 200 hello aspen-mesh-metrics-collector[^\n]*\n {2}online {2}200 /);
-  assert.match(out, /after the agent rotated it:\n {2}offline 200 /);
-  assert.match(out, /audience vault {2}401 Bearer error="invalid_token"/);
-  assert.match(out, /expired {9}401 Bearer error="invalid_token", error_description="service account token has expired"/);
-  assert.match(out, /after the pod was deleted[^\n]*\n {2}offline 200 [^\n]*\n[^\n]*ERR_TOKEN_NOT_AUTHENTICATED[^\n]*\n {2}online {2}401/);
-});
-
-test('sender → receiver-offline, and the X-Auth-Token pair verifying offline', async () => {
-  const receiver = run('service-to-service/receiver-offline.ts', { ISSUER: iss.issuer, CA_FILE: caFile, PORT: '0', READER_TOKEN_FILE: '' });
-  const url = await listening(receiver);
-  const sender = run('service-to-service/sender.ts', { TOKEN_FILE: join(volume, 'istio-token'), RECEIVER_URL: url, COUNT: '2', INTERVAL_MS: '10' });
-  assert.equal(await sender.exited, 0, sender.output());
-  assert.match(sender.output(), /^200 \{"hello":"aspen-mesh-metrics-collector","namespace":"istio-system","pod":"collector-0","verifiedBy":"offline"\}$/m);
-  assert.match(receiver.output(), /accepted system:serviceaccount:istio-system:aspen-mesh-metrics-collector \(pod collector-0/);
-
-  const server = run('x-auth-token/server.ts', { ISSUER: iss.issuer, CA_FILE: caFile, PORT: '0' });
-  const xurl = await listening(server);
-  const client = run('x-auth-token/client.ts', { TOKEN_FILE: join(volume, 'istio-token'), SERVER_URL: xurl });
-  assert.equal(await client.exited, 0, client.output());
-  assert.match(client.output(), /^200 Hello system:serviceaccount:istio-system:aspen-mesh-metrics-collector/m);
-  // a bearer header is not what this server reads
-  const res = await fetch(xurl, { headers: { authorization: 'Bearer x' } });
-  assert.equal(res.status, 401);
-});
-
-test('sender → receiver-online (TokenReview through a kubeconfig); a wrong audience is refused', async () => {
+// The scripts start as separate processes (tsx compiles each one), so they are started together.
+test('the examples, as processes: local demo; sender → receivers offline and online; the X-Auth-Token pair; a refusal', async () => {
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(
     kubeconfig,
@@ -103,14 +75,44 @@ test('sender → receiver-online (TokenReview through a kubeconfig); a wrong aud
       contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
     }),
   );
-  const receiver = run('service-to-service/receiver-online.ts', { KUBECONFIG: kubeconfig, PORT: '0' });
-  const url = await listening(receiver);
-  const sender = run('service-to-service/sender.ts', { TOKEN_FILE: join(volume, 'istio-token'), RECEIVER_URL: url, COUNT: '1' });
-  assert.equal(await sender.exited, 0, sender.output());
-  assert.match(sender.output(), /"verifiedBy":"online"/);
-  const strict = run('service-to-service/receiver-online.ts', { KUBECONFIG: kubeconfig, PORT: '0', AUDIENCE: 'vault' });
-  const strictUrl = await listening(strict);
-  const refused = run('service-to-service/sender.ts', { TOKEN_FILE: join(volume, 'istio-token'), RECEIVER_URL: strictUrl, COUNT: '1' });
-  assert.equal(await refused.exited, 1);
+  const tokenFile = join(volume, 'istio-token');
+  const demo = run('local-demo.ts', {});
+  const offlineReceiver = run('service-to-service/receiver-offline.ts', { ISSUER: iss.issuer, CA_FILE: caFile, PORT: '0', READER_TOKEN_FILE: '' });
+  const onlineReceiver = run('service-to-service/receiver-online.ts', { KUBECONFIG: kubeconfig, PORT: '0' });
+  const strictReceiver = run('service-to-service/receiver-online.ts', { KUBECONFIG: kubeconfig, PORT: '0', AUDIENCE: 'vault' });
+  const xServer = run('x-auth-token/server.ts', { ISSUER: iss.issuer, CA_FILE: caFile, PORT: '0' });
+  const [offlineUrl, onlineUrl, strictUrl, xUrl] = await Promise.all([offlineReceiver, onlineReceiver, strictReceiver, xServer].map(listening));
+
+  const toOffline = run('service-to-service/sender.ts', { TOKEN_FILE: tokenFile, RECEIVER_URL: offlineUrl!, COUNT: '2', INTERVAL_MS: '10' });
+  const toOnline = run('service-to-service/sender.ts', { TOKEN_FILE: tokenFile, RECEIVER_URL: onlineUrl!, COUNT: '1' });
+  const refused = run('service-to-service/sender.ts', { TOKEN_FILE: tokenFile, RECEIVER_URL: strictUrl!, COUNT: '1' });
+  const xClient = run('x-auth-token/client.ts', { TOKEN_FILE: tokenFile, SERVER_URL: xUrl! });
+  const [demoCode, offlineCode, onlineCode, refusedCode, xCode] = await Promise.all([demo, toOffline, toOnline, refused, xClient].map((p) => p.exited));
+
+  // local-demo.ts: the whole flow on its own
+  assert.equal(demoCode, 0, demo.output());
+  const out = demo.output();
+  assert.match(out, /a fresh token:\n {2}offline 200 hello aspen-mesh-metrics-collector[^\n]*\n {2}online {2}200 /);
+  assert.match(out, /after the agent rotated it:\n {2}offline 200 /);
+  assert.match(out, /audience vault {2}401 Bearer error="invalid_token"/);
+  assert.match(out, /expired {9}401 Bearer error="invalid_token", error_description="service account token has expired"/);
+  assert.match(out, /after the pod was deleted[^\n]*\n {2}offline 200 [^\n]*\n[^\n]*ERR_TOKEN_NOT_AUTHENTICATED[^\n]*\n {2}online {2}401/);
+
+  // sender → receiver-offline
+  assert.equal(offlineCode, 0, toOffline.output());
+  assert.match(toOffline.output(), /^200 \{"hello":"aspen-mesh-metrics-collector","namespace":"istio-system","pod":"collector-0","verifiedBy":"offline"\}$/m);
+  assert.match(offlineReceiver.output(), /accepted system:serviceaccount:istio-system:aspen-mesh-metrics-collector \(pod collector-0/);
+
+  // sender → receiver-online (TokenReview through a kubeconfig)
+  assert.equal(onlineCode, 0, toOnline.output());
+  assert.match(toOnline.output(), /"verifiedBy":"online"/);
+
+  // a receiver requiring another audience refuses the token
+  assert.equal(refusedCode, 1, refused.output());
   assert.match(refused.output(), /^401 .*ERR_TOKEN_AUDIENCE_INVALID/m);
+
+  // the X-Auth-Token pair; a Bearer header is not what that server reads
+  assert.equal(xCode, 0, xClient.output());
+  assert.match(xClient.output(), /^200 Hello system:serviceaccount:istio-system:aspen-mesh-metrics-collector/m);
+  assert.equal((await fetch(xUrl!, { headers: { authorization: 'Bearer x' } })).status, 401);
 });
