@@ -26,6 +26,7 @@ import { startNodeLifecycle } from './controllers/node-lifecycle.js';
 import { startPodGC } from './controllers/pod-gc.js';
 import { reconcileRbac, startClusterRoleAggregation } from './controllers/rbac.js';
 import { startScheduler } from './controllers/scheduler.js';
+import { startCompactor } from './controllers/compaction.js';
 import { startLeaderElection, type LeaderElector } from './controllers/leader-election.js';
 import { startDefaultServiceAccounts, startRootCAPublisher, startTokenController } from './controllers/service-accounts.js';
 import { Discovery, type ServedResource } from './discovery/discovery.js';
@@ -304,6 +305,7 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
       startDefaultServiceAccounts(registry, log),
       startRootCAPublisher(registry, pki.ca.certPem, log),
       startTokenController(registry, inlineSigner, pki.ca.certPem, log),
+      ...(store.backend === 'etcd' ? [startCompactor(store, log)] : []),
     ];
     let controllers: { stop(): void }[] = [];
     const stopControllers = (): void => {
