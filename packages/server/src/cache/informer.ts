@@ -1,13 +1,16 @@
 /**
- * A store-backed informer: lists a key prefix into memory, then follows the store's watch. It is
- * the server's watch cache — reads on the hot paths, client watches, controllers — so it also keeps
- * a window of recent events for watches that start from a recent resourceVersion.
+ * An informer cache of one resource: every object under a store key prefix, kept in memory, with
+ * indices, change handlers, and a window of recent events for watches that start from a recent
+ * resourceVersion. It is the server's watch cache — reads on the hot paths, client watches,
+ * controllers.
  *
- * When the store reports that the watch fell behind compaction, the informer relists and tells
- * subscribers what changed in between (adds, updates and deletes), so caches never go stale.
+ * The cache does not talk to the store itself: a `CacheGroup` (shared-watch.ts) lists every
+ * resource at one revision and feeds all caches from a single store watch, so that every cache
+ * advances with every change anywhere — which is what lets a consistent read wait for "the caches
+ * have seen revision N" even for a resource nobody writes (consistent-read.ts).
  */
 import type { KubeObject } from '@boundtoken/api';
-import type { Store, StoreError, StoreEvent, Watch } from '@boundtoken/store';
+import type { StoreEvent } from '@boundtoken/store';
 import type { CacheHandler, IndexFunc, ObjectCache } from './types.js';
 
 export interface CacheEvent<T extends KubeObject = KubeObject> {
@@ -19,23 +22,19 @@ export interface CacheEvent<T extends KubeObject = KubeObject> {
 }
 
 export interface InformerOptions<T extends KubeObject> {
-  store: Store;
   /** Store key prefix of the resource, ending with `/` (`/registry/pods/`). */
   prefix: string;
   /** Named index functions for `byIndex`. */
   indexers?: Record<string, IndexFunc<T>>;
   /** How many recent events to keep for watches from a recent resourceVersion (default 1000). */
   eventWindow?: number;
-  /** Called when the store watch fails and the informer relists (for logs). */
-  onRelist?: (err: StoreError) => void;
 }
 
 /** Listener of the raw change stream, for client watches. */
 export type EventListener<T extends KubeObject = KubeObject> = (event: CacheEvent<T>) => void;
 
 export interface Informer<T extends KubeObject = KubeObject> extends ObjectCache<T> {
-  start(): Promise<void>;
-  stop(): void;
+  readonly prefix: string;
   /**
    * Events after `revision` still in the window, or undefined when the window no longer reaches
    * back that far (the caller answers 410 Expired).
@@ -43,6 +42,22 @@ export interface Informer<T extends KubeObject = KubeObject> extends ObjectCache
   eventsSince(revision: number): CacheEvent<T>[] | undefined;
   /** Follows every change as it is applied. Returns an unsubscribe. */
   listen(listener: EventListener<T>): () => void;
+}
+
+/** The feeding side of an informer (for its CacheGroup). */
+export interface InformerFeed<T extends KubeObject = KubeObject> {
+  /**
+   * The complete contents as of `revision` (the first list, or a relist after the watch fell
+   * behind compaction). A relist tells handlers and listeners what changed in between and
+   * restarts the event window.
+   */
+  load(objects: T[], revision: number): void;
+  /** One change from the store watch (changes at or before the cache's revision are ignored). */
+  apply(event: StoreEvent): void;
+  /** Every change up to `revision` has been applied (another resource's change, or store progress). */
+  progress(revision: number): void;
+  /** Releases waiters. */
+  stop(): void;
 }
 
 function nsName(obj: KubeObject): [string, string] {
@@ -57,8 +72,8 @@ function revisionOf(obj: KubeObject): number {
   return Number(obj.metadata?.resourceVersion ?? 0);
 }
 
-export function createInformer<T extends KubeObject = KubeObject>(options: InformerOptions<T>): Informer<T> {
-  const { store, prefix } = options;
+export function createInformer<T extends KubeObject = KubeObject>(options: InformerOptions<T>): Informer<T> & InformerFeed<T> {
+  const { prefix } = options;
   const indexers = options.indexers ?? {};
   const windowSize = options.eventWindow ?? 1000;
 
@@ -73,8 +88,7 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
   /** Revision from which the window is complete: events after it are all in `window`. */
   let windowStart = 0;
   let revision = 0;
-  let watch: Watch | undefined;
-  let stopped = false;
+  let loaded = false;
   let resolveSynced!: () => void;
   const syncedPromise = new Promise<void>((resolve) => (resolveSynced = resolve));
   const waiters: { revision: number; resolve: () => void; timer?: NodeJS.Timeout }[] = [];
@@ -159,114 +173,56 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
     }
   }
 
-  function apply(ev: StoreEvent): void {
-    if (ev.revision <= revision) return;
-    const obj = ev.value as T;
-    if (ev.type === 'DELETED') {
-      const old = remove(obj);
-      advance(ev.revision);
-      emit({ type: 'DELETED', object: obj, old: old ?? obj, revision: ev.revision });
-    } else {
-      const old = put(obj);
-      advance(ev.revision);
-      emit({ type: old ? 'MODIFIED' : 'ADDED', object: obj, ...(old ? { old } : {}), revision: ev.revision });
-    }
-  }
-
-  async function listAll(): Promise<{ objects: T[]; revision: number }> {
-    const objects: T[] = [];
-    let startAfter: string | undefined;
-    let rev: number | undefined;
-    for (;;) {
-      const page = await store.list<T>(prefix, {
-        limit: 5000,
-        ...(startAfter !== undefined ? { startAfter } : {}),
-        ...(rev !== undefined ? { revision: rev } : {}),
-      });
-      rev = page.revision;
-      for (const item of page.items) objects.push(item.value);
-      if (!page.more || page.items.length === 0) break;
-      startAfter = page.items[page.items.length - 1]!.key;
-    }
-    return { objects, revision: rev ?? 0 };
-  }
-
-  /** Replaces the contents with a fresh list, emitting the differences. */
-  async function relist(): Promise<void> {
-    const { objects, revision: listRev } = await listAll();
-    if (stopped) return;
-    const seen = new Set<string>();
-    // the window cannot bridge a relist: watches from before it must restart
-    window.length = 0;
-    windowStart = listRev;
-    for (const obj of objects) {
-      const [ns, name] = nsName(obj);
-      const key = objectKey(ns, name);
-      seen.add(key);
-      const existing = items.get(key);
-      if (existing && revisionOf(existing) === revisionOf(obj)) continue;
-      const old = put(obj);
-      emit({ type: old ? 'MODIFIED' : 'ADDED', object: obj, ...(old ? { old } : {}), revision: revisionOf(obj) });
-    }
-    for (const [key, obj] of [...items]) {
-      if (seen.has(key)) continue;
-      remove(obj);
-      emit({ type: 'DELETED', object: obj, old: obj, revision: listRev });
-    }
-    // revision may move backwards only if the store was replaced; keep the max
-    revision = Math.max(revision, listRev);
-    advance(listRev);
-    startWatch(listRev);
-  }
-
-  let relistDelay = 100;
-  function startWatch(fromRevision: number): void {
-    if (stopped) return;
-    watch = store.watch(prefix, {
-      afterRevision: fromRevision,
-      onEvent: (ev) => {
-        relistDelay = 100;
-        apply(ev);
-      },
-      onProgress: (rev) => advance(rev),
-      onError: (err) => {
-        watch = undefined;
-        if (stopped) return;
-        options.onRelist?.(err);
-        const delay = err.code === 'ERR_STORE_COMPACTED' ? 0 : relistDelay;
-        relistDelay = Math.min(relistDelay * 2, 10_000);
-        setTimeout(() => {
-          if (err.code === 'ERR_STORE_COMPACTED') {
-            relist().catch(() => startWatchRetry());
-          } else {
-            // resume from where we were; if that is compacted meanwhile, the next error relists
-            startWatch(revision);
-          }
-        }, delay).unref();
-      },
-    });
-  }
-
-  function startWatchRetry(): void {
-    if (stopped) return;
-    setTimeout(() => relist().catch(() => startWatchRetry()), relistDelay).unref();
-    relistDelay = Math.min(relistDelay * 2, 10_000);
-  }
-
-  const informer: Informer<T> = {
-    async start() {
-      const { objects, revision: listRev } = await listAll();
-      for (const obj of objects) put(obj);
+  const informer: Informer<T> & InformerFeed<T> = {
+    prefix,
+    load(objects, listRev) {
+      if (!loaded) {
+        for (const obj of objects) put(obj);
+        windowStart = listRev;
+        loaded = true;
+        advance(listRev);
+        resolveSynced();
+        return;
+      }
+      const seen = new Set<string>();
+      // the window cannot bridge a relist: watches from before it must restart
+      window.length = 0;
       windowStart = listRev;
+      for (const obj of objects) {
+        const [ns, name] = nsName(obj);
+        const key = objectKey(ns, name);
+        seen.add(key);
+        const existing = items.get(key);
+        if (existing && revisionOf(existing) === revisionOf(obj)) continue;
+        const old = put(obj);
+        emit({ type: old ? 'MODIFIED' : 'ADDED', object: obj, ...(old ? { old } : {}), revision: revisionOf(obj) });
+      }
+      for (const [key, obj] of [...items]) {
+        if (seen.has(key)) continue;
+        remove(obj);
+        emit({ type: 'DELETED', object: obj, old: obj, revision: listRev });
+      }
+      // the window restarts at the list: it stays complete even if the revision moved backwards
+      // (a replaced store); the cache's revision only grows
       advance(listRev);
-      revision = Math.max(revision, listRev);
-      startWatch(listRev);
-      resolveSynced();
+    },
+    apply(ev) {
+      if (ev.revision <= revision) return;
+      const obj = ev.value as T;
+      if (ev.type === 'DELETED') {
+        const old = remove(obj);
+        advance(ev.revision);
+        emit({ type: 'DELETED', object: obj, old: old ?? obj, revision: ev.revision });
+      } else {
+        const old = put(obj);
+        advance(ev.revision);
+        emit({ type: old ? 'MODIFIED' : 'ADDED', object: obj, ...(old ? { old } : {}), revision: ev.revision });
+      }
+    },
+    progress(rev) {
+      advance(rev);
     },
     stop() {
-      stopped = true;
-      watch?.stop();
-      watch = undefined;
       for (const w of waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
         w.resolve();

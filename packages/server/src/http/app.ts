@@ -196,6 +196,9 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     url: '/*',
     handler: async (req, reply) => {
       const { path, query } = splitUrl(req.raw.url ?? '/');
+      // API requests see every write acknowledged before they arrived, whichever replica made it
+      // (authentication, authorization and the handler all read the caches)
+      const freshness = path.startsWith('/api/') || path.startsWith('/apis/') ? await o.registry.sync() : 'fresh';
       const authenticated = await o.authenticator.authenticate(req.raw.socket as TLSSocket, req.headers);
       const { user } = impersonate(authenticated, req.headers, o.authorizer);
       const info = requestInfo(req.method, path, query);
@@ -204,7 +207,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       if (decision.decision !== 'allow') throw o.forbidden(attrs, decision.reason);
       if (!info.resourceRequest) return nonResource(req, reply, info, user, query);
 
-      const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings: [] };
+      const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings: [], freshness };
       const custom = customByKey.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}/${info.subresource}`);
       if (custom) return custom.handle(rr);
       const def = o.registry.def(info.apiGroup, info.resource);

@@ -21,7 +21,7 @@ import { selfSubjectReview, tokenReview } from '../tokens/reviews.js';
 import type { CustomEndpoint } from './app.js';
 import { checkDecoded, parseBody } from './body.js';
 import { sendJson } from './respond.js';
-import { operationContext, type ResourceRequest } from './resources.js';
+import { operationContext, storageUnavailable, type ResourceRequest } from './resources.js';
 
 function decode(rr: ResourceRequest, group: string, version: string, kind: string): KubeObject {
   const raw = Buffer.isBuffer(rr.req.body) ? rr.req.body : Buffer.alloc(0);
@@ -71,6 +71,8 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       subresource: 'token',
       async handle(rr) {
         if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group: '', resource: 'serviceaccounts/token' });
+        // as in kube-apiserver, a token is only issued against the current service account and pod
+        if (rr.freshness === 'unavailable') throw storageUnavailable();
         // the body is an authentication.k8s.io/v1 TokenRequest, not a ServiceAccount
         const body = decode(rr, AUTHN, 'v1', 'TokenRequest') as TokenRequest;
         const ctx = operationContext(rr, 'token');
@@ -100,6 +102,7 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       subresource: 'binding',
       async handle(rr) {
         if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group: '', resource: 'pods/binding' });
+        if (rr.freshness === 'unavailable') throw storageUnavailable();
         const binding = decode(rr, '', 'v1', 'Binding') as KubeObject & { target?: { kind?: string; name?: string } };
         const target = binding.target;
         if (!target?.name) throw badRequest('target.name is required');

@@ -4,9 +4,10 @@
  * subresources. Decoding and option parsing happen here; semantics live in the registry.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, field, invalid, methodNotAllowed, notFound, StatusError, type KubeObject } from '@boundtoken/api';
+import { badRequest, field, invalid, methodNotAllowed, notFound, serviceUnavailable, StatusError, type KubeObject } from '@boundtoken/api';
 import { applyServerSide, patchObject } from '@boundtoken/api/patch';
 import type { UserInfo } from '../auth/types.js';
+import type { Freshness } from '../cache/consistent-read.js';
 import type { DeleteOptions, Registry } from '../registry/registry.js';
 import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js';
 import type { OperationContext, ResourceDef } from '../registry/types.js';
@@ -26,6 +27,13 @@ export interface ResourceRequest {
   query: Query;
   now: Date;
   warnings: string[];
+  /** How fresh the caches are for this request (Registry.sync); undefined: fresh. */
+  freshness?: Freshness;
+}
+
+/** The 503 for a request that needs the store (a write, a consistent read) while it does not answer. */
+export function storageUnavailable(): StatusError {
+  return serviceUnavailable('the storage is unavailable: it did not answer the consistent-read check', 2);
 }
 
 function intParam(query: Query, name: string): number | undefined {
@@ -232,10 +240,18 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
   }
   if (sub === 'finalize' && info.verb !== 'update') throw methodNotAllowed(info.verb, gr);
   if (sub === 'status' && !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed(info.verb, gr);
+  // a read without resourceVersion is a consistent read (the state when the request arrived);
+  // resourceVersion=0 (any) and watches are served from the cache whatever its freshness
+  const consistent = !rr.query.resourceVersion;
+  if (rr.freshness === 'unavailable' && info.verb !== 'watch' && (consistent || (info.verb !== 'get' && info.verb !== 'list'))) {
+    throw storageUnavailable();
+  }
+  const readThrough = consistent && rr.freshness === 'stale';
 
   switch (info.verb) {
     case 'get': {
-      const obj = registry.get(def, ns, info.name) ?? (await registry.getFresh(def, ns, info.name));
+      const cached = readThrough ? undefined : registry.get(def, ns, info.name);
+      const obj = cached ?? (await registry.getFresh(def, ns, info.name));
       if (!obj) throw notFound(gr, info.name);
       return sendObject(rr, def, 200, obj);
     }
@@ -244,6 +260,7 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
         ...selectors(rr.query),
         ...(rr.query.limit ? { limit: intParam(rr.query, 'limit')! } : {}),
         ...(rr.query.continue ? { continueToken: rr.query.continue } : {}),
+        ...(readThrough ? { fromStore: true } : {}),
       });
       const table = wantsTable(parseAccept(rr.req.headers.accept));
       if (table) {

@@ -28,7 +28,9 @@ import {
 import { isStoreError, type Store, type StoreError } from '@boundtoken/store';
 import type { AdmissionChain, Operation } from '../admission/types.js';
 import type { SelectorRequirement } from '../auth/types.js';
+import { createReadBarrier, type Freshness, type ReadBarrier } from '../cache/consistent-read.js';
 import { createInformer, type CacheEvent, type Informer } from '../cache/informer.js';
+import { createCacheGroup, type CacheGroup } from '../cache/shared-watch.js';
 import type { IndexFunc } from '../cache/types.js';
 import { trackManagedFields } from './managed-fields.js';
 import { matchFields, matchLabels } from './selectors.js';
@@ -41,6 +43,8 @@ export interface ListOptions {
   continueToken?: string;
   resourceVersion?: string;
   resourceVersionMatch?: string;
+  /** Read from the store rather than the cache (a consistent read the cache cannot serve in time). */
+  fromStore?: boolean;
 }
 
 export interface ListResult<T extends KubeObject = KubeObject> {
@@ -171,7 +175,13 @@ export interface RegistryOptions {
   /** Extra index functions per resource (`pods` → `spec.nodeName` …). */
   indexers?: Record<string, Record<string, IndexFunc>>;
   eventWindow?: number;
+  /** Called when the store watch feeding the caches fails and they relist or resume (for logs). */
   onRelist?: (resource: string, err: StoreError) => void;
+  /**
+   * Make `sync()` a consistent-read barrier (the store's current revision, then the caches caught
+   * up with it): needed when other processes write to the same store. Default: for etcd.
+   */
+  consistentReads?: boolean;
 }
 
 export class Registry {
@@ -180,32 +190,52 @@ export class Registry {
   private readonly defs = new Map<string, ResourceDef>();
   private readonly byKind = new Map<string, ResourceDef>();
   private readonly informers = new Map<string, Informer>();
+  private readonly caches: CacheGroup;
+  private readonly barrier: ReadBarrier | undefined;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
     this.admission = options.admission;
+    this.caches = createCacheGroup({
+      store: options.store,
+      root: '/registry/',
+      onWatchError: (err) => options.onRelist?.('*', err),
+    });
     for (const def of options.defs) {
       this.defs.set(`${def.group}/${def.resource}`, def);
       this.byKind.set(`${def.group}/${def.kind}`, def);
-      this.informers.set(
-        def.resource,
-        createInformer({
-          store: options.store,
-          prefix: `/registry/${def.resource}/`,
-          indexers: options.indexers?.[def.resource] ?? {},
-          ...(options.eventWindow !== undefined ? { eventWindow: options.eventWindow } : {}),
-          onRelist: (err) => options.onRelist?.(def.resource, err),
-        }),
-      );
+      const informer = createInformer({
+        prefix: `/registry/${def.resource}/`,
+        indexers: options.indexers?.[def.resource] ?? {},
+        ...(options.eventWindow !== undefined ? { eventWindow: options.eventWindow } : {}),
+      });
+      this.informers.set(def.resource, informer);
+      this.caches.add(informer.prefix, informer);
+    }
+    if (options.consistentReads ?? options.store.backend === 'etcd') {
+      this.barrier = createReadBarrier({
+        currentRevision: () => this.store.currentRevision(),
+        waitForCaches: (revision, timeoutMs) => this.caches.waitFor(revision, timeoutMs),
+      });
     }
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await this.caches.start();
   }
 
   stop(): void {
-    for (const i of this.informers.values()) i.stop();
+    this.caches.stop();
+  }
+
+  /**
+   * A consistent-read barrier for a request that arrived now: with a store other processes write
+   * to (etcd), waits until the caches hold every write acknowledged before this call, and says
+   * whether they do (cache/consistent-read.ts). Without one, the caches are always `fresh`: this
+   * process made every write and waited for its cache.
+   */
+  sync(): Promise<Freshness> {
+    return this.barrier ? this.barrier.sync() : Promise.resolve('fresh');
   }
 
   /** The served resources. */
@@ -269,13 +299,13 @@ export class Registry {
     checkFieldSelectorSupported(def, opts.fieldSelector, sample);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
 
-    if (!limit && !opts.continueToken) {
+    if (!limit && !opts.continueToken && !opts.fromStore) {
       const items = (ns ? cache.list(ns) : cache.list()).filter((o) => matches(def, o, opts.labelSelector, opts.fieldSelector));
       items.sort((a, b) => keyOrder(a, b));
       return { items, resourceVersion: String(cache.revision) };
     }
 
-    // paged: consistent snapshot reads from the store
+    // paged (or a read-through): consistent snapshot reads from the store
     const prefix = ns ? `/registry/${def.resource}/${ns}/` : `/registry/${def.resource}/`;
     let revision: number | undefined;
     let startAfter: string | undefined;
@@ -290,7 +320,7 @@ export class Registry {
     let remaining: number | undefined;
     try {
       for (;;) {
-        const want = limit - items.length;
+        const want = limit ? limit - items.length : 500;
         const page = await this.store.list<T>(prefix, {
           limit: Math.max(want, 50),
           ...(startAfter !== undefined ? { startAfter } : {}),
@@ -298,12 +328,12 @@ export class Registry {
         });
         revision = page.revision;
         let i = 0;
-        for (; i < page.items.length && items.length < limit; i++) {
+        for (; i < page.items.length && (!limit || items.length < limit); i++) {
           const item = page.items[i]!;
           lastKey = item.key;
           if (matches(def, item.value, opts.labelSelector, opts.fieldSelector)) items.push(item.value);
         }
-        if (items.length >= limit) {
+        if (limit && items.length >= limit) {
           more = i < page.items.length || page.more;
           if (more && !opts.labelSelector?.length && !opts.fieldSelector?.length && (!page.more || page.remaining !== undefined)) {
             remaining = (page.more ? page.remaining! : 0) + (page.items.length - i);
@@ -370,6 +400,8 @@ export class Registry {
     const rv = opts.resourceVersion;
     let replay: CacheEvent<T>[] | undefined;
     let initial: T[] | undefined;
+    /** Changes at or before this revision are already known to the client. */
+    let known = 0;
     if (opts.sendInitialEvents || rv === undefined || rv === '' || rv === '0') {
       initial = (ns ? cache.list(ns) : cache.list()).filter(selected).sort(keyOrder);
     } else {
@@ -379,9 +411,14 @@ export class Registry {
       }
       replay = cache.eventsSince(from);
       if (!replay) throw expired(`too old resource version: ${from} (${cache.revision})`);
+      // a resourceVersion from another replica (or a read through to the store) may be ahead of
+      // this cache: the changes up to it that the cache has yet to apply are not news
+      known = from;
     }
     // subscribe and snapshot in the same synchronous step: nothing can slip between them
-    const stop = cache.listen(deliver);
+    const stop = cache.listen((ev) => {
+      if (ev.revision > known) deliver(ev);
+    });
     if (initial) for (const o of initial) sink('ADDED', o);
     if (replay) for (const ev of replay) deliver(ev);
     return { stop, ...(opts.sendInitialEvents ? { initialEventsEnd: String(cache.revision) } : {}) };
