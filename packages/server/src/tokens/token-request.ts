@@ -60,10 +60,10 @@ export async function createToken(
   if (!namespace) throw badRequest('namespace is required');
   const meta = body.metadata ?? {};
   if (meta.name && meta.name !== name) {
-    throw invalid(GK, meta.name, [field.invalid('metadata.name', meta.name, 'must match the service account name if specified')]);
+    throw invalid(GK, name, [field.invalid('metadata.name', meta.name, 'must match the service account name if specified')]);
   }
   if (meta.namespace && meta.namespace !== namespace) {
-    throw invalid(GK, meta.name ?? '', [field.invalid('metadata.namespace', meta.namespace, 'must match the service account namespace if specified')]);
+    throw invalid(GK, name, [field.invalid('metadata.namespace', meta.namespace, 'must match the service account namespace if specified')]);
   }
   const saDef = registry.def('', 'serviceaccounts')!;
   const sa = registry.get<ServiceAccount>(saDef, namespace, name);
@@ -76,7 +76,12 @@ export async function createToken(
     apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
     metadata: { name, namespace, creationTimestamp: rfc3339(ctx.now) },
-    spec: { audiences, expirationSeconds, ...(spec.boundObjectRef ? { boundObjectRef: spec.boundObjectRef } : {}) },
+    spec: {
+      audiences,
+      expirationSeconds,
+      // answered as sent, empty fields omitted (omitempty), as Kubernetes does
+      ...(spec.boundObjectRef ? { boundObjectRef: Object.fromEntries(Object.entries(spec.boundObjectRef).filter(([, v]) => v !== '' && v != null)) } : {}),
+    },
   };
 
   const errs = [];
@@ -144,7 +149,6 @@ export async function createToken(
         `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
       );
     }
-    req.spec!.boundObjectRef = { kind, apiVersion: ref.apiVersion ?? 'v1', name: refName, uid };
   }
 
   if (config.maxTokenExpirationSeconds > 0 && expirationSeconds > config.maxTokenExpirationSeconds) {
