@@ -8,7 +8,7 @@
  * forged-token corpus sent to TokenReview.
  *
  * The 60 s deletion leeway is proven here with a real wait: the first test marks a pod for
- * deletion (a finalizer keeps it Terminating) and the last test checks the token at 58 s and
+ * deletion (a finalizer keeps it Terminating) and the last test checks the token at 57 s and
  * 61.5 s past its deletionTimestamp; everything else runs in between.
  */
 import assert from 'node:assert/strict';
@@ -557,9 +557,9 @@ describe('issue #4: token APIs against the server process', { skip }, () => {
     assert.ok(held, 'the first test marked the pod for deletion');
     const { token, deletionTimestamp } = held;
     assert.ok((await k(['get', 'pod', 'held', '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).trim(), 'still Terminating');
-    await sleep(Math.max(0, deletionTimestamp + 58_000 - Date.now()));
-    const at58 = await review(token);
-    assert.equal(at58.authenticated, true, `58 s after deletionTimestamp: ${at58.error}`);
+    await sleep(Math.max(0, deletionTimestamp + 57_000 - Date.now()));
+    const at57 = await review(token);
+    assert.equal(at57.authenticated, true, `57 s after deletionTimestamp: ${at57.error}`);
     await sleep(Math.max(0, deletionTimestamp + 61_500 - Date.now()));
     const at61 = await review(token);
     assert.equal(at61.authenticated, undefined, '61.5 s after deletionTimestamp');
