@@ -211,17 +211,22 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     const deps = [`serviceAccounts/${namespace}/${name}`, `secrets/${namespace}/${v.secretName}`];
     let expires = nowMs + SUCCESS_TTL_MS;
     if (config.lookup) {
+      // legacyValidator.Validate (pkg/serviceaccount/legacy.go): its own checks, order and wording
       const secret = caches.secrets.get(namespace, v.secretName);
-      if (!secret) throw new AuthError(`secrets "${v.secretName}" not found`);
-      if (secret.metadata?.deletionTimestamp) throw new AuthError('Token has been invalidated');
+      if (!secret || secret.metadata?.deletionTimestamp) throw new AuthError('Token has been invalidated');
       const stored = Buffer.from(secret.data?.token ?? '', 'base64');
       const given = Buffer.from(token);
       if (stored.length !== given.length || !timingSafeEqual(stored, given)) throw new AuthError("Token does not match server's copy");
-      if (secret.metadata?.labels?.[LEGACY_TOKEN_INVALID_SINCE_LABEL]) throw new AuthError('Token has been invalidated');
-      const sa = serviceAccount(namespace, name, undefined, nowMs);
-      if (sa.metadata?.deletionTimestamp) throw new AuthError(`service account ${namespace}/${name} has been deleted`);
-      if (sa.metadata?.uid !== uid) throw new AuthError(`service account UID (${sa.metadata?.uid}) does not match claim (${uid})`);
+      const sa = caches.serviceAccounts.get(namespace, name);
+      if (!sa) throw new AuthError(`serviceaccounts "${name}" not found`);
+      if (sa.metadata?.deletionTimestamp) throw new AuthError(`ServiceAccount ${namespace}/${name} has been deleted`);
+      if (sa.metadata?.uid !== uid) throw new AuthError(`ServiceAccount UID (${sa.metadata?.uid}) does not match claim (${uid})`);
       o.onLegacyUse?.(secret);
+      if (secret.metadata?.labels?.[LEGACY_TOKEN_INVALID_SINCE_LABEL]) {
+        throw new AuthError(
+          `the token in secret ${namespace}/${v.secretName} for service account ${namespace}/${name} has been marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or remove the '${LEGACY_TOKEN_INVALID_SINCE_LABEL}' label from the secret to temporarily allow use of this token`,
+        );
+      }
       expires = Math.min(expires, leewayEnd(secret));
     }
     const user: UserInfo = {

@@ -40,8 +40,9 @@ export async function tokenReview(
       throw internalError('error validating audiences');
     }
     response.status = { authenticated: true, user: apiUserInfo(result.user), audiences };
-  } else if (result.kind === 'error') {
-    response.status = { user: {}, error: result.message };
+  } else {
+    // a token no authenticator claims: the bearer token authenticator's default error
+    response.status = { user: {}, error: result.kind === 'error' ? result.message : 'invalid bearer token' };
   }
   return response;
 }
