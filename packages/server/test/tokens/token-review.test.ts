@@ -1,0 +1,414 @@
+/**
+ * TokenReview and the service account token authenticator (reference/k8s-server.md §4–§5): the
+ * authenticated user with groups and extras, audiences, time, the bound-object rules (deleted,
+ * being deleted for more than 60 s, recreated), legacy secret-based tokens, SelfSubjectReview,
+ * and the forged/malformed token corpus.
+ */
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSigner, loadSigningKey } from '@boundtoken/token';
+import { forgedTokenCorpus } from '@boundtoken/token/testing';
+import type { Client } from '../support/http.js';
+import { jwtPayload, nodeManifest, podManifest, startTestServer, waitFor, type TestServer } from '../support/server.js';
+
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
+const EXTRA = 'authentication.kubernetes.io';
+
+let ts: TestServer;
+let admin: Client;
+
+before(async () => {
+  ts = await startTestServer();
+  admin = ts.admin;
+});
+after(() => ts?.close());
+
+interface Review {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+async function review(token: string, audiences?: string[]): Promise<Review> {
+  const res = await admin.post(REVIEWS, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences ? { audiences } : {}) } });
+  return { status: res.status, body: res.json() };
+}
+
+/** The review's error (and that it is not authenticated). */
+async function rejected(token: string, audiences?: string[]): Promise<string> {
+  const r = await review(token, audiences);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.status.authenticated, undefined, JSON.stringify(r.body.status));
+  assert.deepEqual(r.body.status.user, {});
+  return r.body.status.error;
+}
+
+async function accepted(token: string, audiences?: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await review(token, audiences);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.status.authenticated, true, JSON.stringify(r.body.status));
+  return r.body.status;
+}
+
+async function mint(ns: string, sa: string, spec: object = {}): Promise<string> {
+  const res = await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, { spec });
+  assert.equal(res.status, 201, res.text);
+  return res.json().status.token;
+}
+
+async function uidOf(path: string): Promise<string> {
+  const res = await admin.get(path);
+  assert.equal(res.status, 200, res.text);
+  return res.json().metadata.uid;
+}
+
+/** Rewrites a stored object directly (what a client can never do: server-owned fields). */
+async function plant(key: string, change: (obj: any) => void): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const current = await ts.handle.store.get(key);
+  assert.ok(current, key);
+  const obj = structuredClone(current.value);
+  change(obj);
+  const v = await ts.handle.store.update(key, obj, current.revision);
+  await waitFor(`the cache to see ${key}`, () => ts.handle.registry.cache(key.split('/')[2]!).revision >= v.revision);
+}
+
+function ago(seconds: number): string {
+  return new Date(Math.floor(Date.now() / 1000) * 1000 - seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Mints a token with the server's clock set `offsetSeconds` from now (negative: in the past). */
+async function mintAt(t: TestContext, offsetSeconds: number, ns: string, spec: object): Promise<string> {
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() + offsetSeconds * 1000 });
+  try {
+    return await mint(ns, 'default', spec);
+  } finally {
+    t.mock.timers.reset();
+  }
+}
+
+describe('TokenReview', () => {
+  test('a pod-bound token: user, groups, extras (pod, node, credential id) and audiences', async () => {
+    const ns = await ts.namespace('review');
+    const nodeName = `review-node-${process.pid}`;
+    const node = (await admin.post('/api/v1/nodes', nodeManifest(nodeName))).json();
+    const pod = (await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { nodeName }))).json();
+    const saUid = await uidOf(`/api/v1/namespaces/${ns}/serviceaccounts/default`);
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p', uid: pod.metadata.uid } });
+    const r = await review(token);
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.body, {
+      kind: 'TokenReview',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: { token },
+      status: {
+        authenticated: true,
+        user: {
+          username: `system:serviceaccount:${ns}:default`,
+          uid: saUid,
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+          extra: {
+            [`${EXTRA}/credential-id`]: [`JTI=${jwtPayload(token).jti}`],
+            [`${EXTRA}/node-name`]: [nodeName],
+            [`${EXTRA}/node-uid`]: [node.metadata.uid],
+            [`${EXTRA}/pod-name`]: ['p'],
+            [`${EXTRA}/pod-uid`]: [pod.metadata.uid],
+          },
+        },
+        audiences: [ISSUER],
+      },
+    });
+  });
+
+  test('audiences: the intersection with the request, in its order; none in common is an error', async () => {
+    const ns = await ts.namespace('auds');
+    const token = await mint(ns, 'default', { audiences: ['a', 'b'] });
+    assert.deepEqual((await accepted(token, ['c', 'b', 'a'])).audiences, ['b', 'a']);
+    assert.equal(await rejected(token, ['c']), 'token audiences ["a" "b"] is invalid for the target audiences ["c"]');
+    assert.equal(await rejected(token), `token audiences ["a" "b"] is invalid for the target audiences ["${ISSUER}"]`);
+  });
+
+  test('time: expired past the 60 s leeway is rejected, within it accepted; not yet valid is rejected', async (t) => {
+    const ns = await ts.namespace('times');
+    const expired = await mintAt(t, -700, ns, { expirationSeconds: 600 });
+    assert.equal(await rejected(expired), 'service account token has expired');
+    const inLeeway = await mintAt(t, -640, ns, { expirationSeconds: 600 });
+    await accepted(inLeeway);
+    const future = await mintAt(t, 120, ns, { expirationSeconds: 600 });
+    assert.equal(await rejected(future), 'service account token is not valid yet');
+  });
+
+  test('a token no authenticator knows: invalid bearer token', async () => {
+    assert.equal(await rejected('not-a-jwt'), 'invalid bearer token');
+  });
+
+  test('an empty token is 400; a namespace is 400', async () => {
+    const empty = await admin.post(REVIEWS, { spec: { token: '' } });
+    assert.equal(empty.status, 400);
+    assert.equal(empty.json().message, 'token is required for TokenReview in authentication');
+    const none = await admin.post(REVIEWS, { spec: {} });
+    assert.equal(none.status, 400);
+    const namespaced = await admin.post('/apis/authentication.k8s.io/v1/namespaces/default/tokenreviews', { spec: { token: 'x' } });
+    assert.equal(namespaced.status, 400);
+    assert.equal(namespaced.json().message, 'namespace is not allowed on this type: default');
+  });
+
+  test('only create is served', async () => {
+    const res = await admin.get(REVIEWS);
+    assert.equal(res.status, 405);
+  });
+});
+
+describe('bound objects', () => {
+  test('pod deleted: rejected at once; pod recreated with the same name: uid mismatch', async () => {
+    const ns = await ts.namespace('poddel');
+    const pod = (await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { spec: { schedulerName: 'nobody' } }))).json();
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p' } });
+    await accepted(token);
+    assert.equal((await admin.delete(`/api/v1/namespaces/${ns}/pods/p`)).status, 200);
+    assert.equal(await rejected(token), 'service account token has been invalidated');
+    const again = (await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { spec: { schedulerName: 'nobody' } }))).json();
+    assert.equal(await rejected(token), `pod UID (${again.metadata.uid}) does not match service account pod ref claim (${pod.metadata.uid})`);
+  });
+
+  test('pod being deleted: valid until 60 s after its deletionTimestamp, then rejected', async () => {
+    const ns = await ts.namespace('podgrace');
+    await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { spec: { schedulerName: 'nobody' }, metadata: { finalizers: ['example.com/hold'] } }));
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p' } });
+    await admin.delete(`/api/v1/namespaces/${ns}/pods/p`);
+    assert.ok((await admin.get(`/api/v1/namespaces/${ns}/pods/p`)).json().metadata.deletionTimestamp);
+    await accepted(token);
+    await plant(`/registry/pods/${ns}/p`, (p) => (p.metadata.deletionTimestamp = ago(57)));
+    await accepted(token);
+    await plant(`/registry/pods/${ns}/p`, (p) => (p.metadata.deletionTimestamp = ago(63)));
+    assert.equal(await rejected(token), 'service account token has been invalidated');
+  });
+
+  test('service account deleted, then recreated', async () => {
+    const ns = await ts.namespace('sadel');
+    await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'robot' } });
+    const oldUid = await uidOf(`/api/v1/namespaces/${ns}/serviceaccounts/robot`);
+    const token = await mint(ns, 'robot');
+    await accepted(token);
+    await admin.delete(`/api/v1/namespaces/${ns}/serviceaccounts/robot`);
+    assert.equal(await rejected(token), 'serviceaccounts "robot" not found');
+    await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'robot' } });
+    const newUid = await uidOf(`/api/v1/namespaces/${ns}/serviceaccounts/robot`);
+    assert.equal(await rejected(token), `service account UID (${newUid}) does not match claim (${oldUid})`);
+  });
+
+  test('service account being deleted for more than 60 s', async () => {
+    const ns = await ts.namespace('sagrace');
+    await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'robot', finalizers: ['example.com/hold'] } });
+    const token = await mint(ns, 'robot');
+    await admin.delete(`/api/v1/namespaces/${ns}/serviceaccounts/robot`);
+    await accepted(token);
+    await plant(`/registry/serviceaccounts/${ns}/robot`, (sa) => (sa.metadata.deletionTimestamp = ago(90)));
+    assert.equal(await rejected(token), `service account ${ns}/robot has been deleted`);
+  });
+
+  test('secret-bound: deleted, then recreated', async () => {
+    const ns = await ts.namespace('secretbound');
+    const s = (await admin.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'anchor' } })).json();
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Secret', apiVersion: 'v1', name: 'anchor' } });
+    const status = await accepted(token);
+    assert.deepEqual(Object.keys(status.user.extra), [`${EXTRA}/credential-id`]);
+    await admin.delete(`/api/v1/namespaces/${ns}/secrets/anchor`);
+    assert.equal(await rejected(token), 'service account token has been invalidated');
+    const again = (await admin.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'anchor' } })).json();
+    assert.equal(await rejected(token), `secret UID (${again.metadata.uid}) does not match service account secret ref claim (${s.metadata.uid})`);
+  });
+
+  test('node-bound: node extras; deleted, then recreated', async () => {
+    const ns = await ts.namespace('nodebound');
+    const nodeName = `bound-node-${process.pid}`;
+    const node = (await admin.post('/api/v1/nodes', nodeManifest(nodeName))).json();
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Node', apiVersion: 'v1', name: nodeName } });
+    const status = await accepted(token);
+    assert.deepEqual(status.user.extra[`${EXTRA}/node-name`], [nodeName]);
+    assert.deepEqual(status.user.extra[`${EXTRA}/node-uid`], [node.metadata.uid]);
+    assert.equal(status.user.extra[`${EXTRA}/pod-name`], undefined);
+    await admin.delete(`/api/v1/nodes/${nodeName}`);
+    assert.equal(await rejected(token), 'service account token has been invalidated');
+    const again = (await admin.post('/api/v1/nodes', nodeManifest(nodeName))).json();
+    assert.equal(await rejected(token), `node UID (${again.metadata.uid}) does not match service account node ref claim (${node.metadata.uid})`);
+  });
+
+  test('a pod-bound token does not depend on its node (the node claim is informational)', async () => {
+    const ns = await ts.namespace('podnode');
+    const nodeName = `info-node-${process.pid}`;
+    await admin.post('/api/v1/nodes', nodeManifest(nodeName));
+    await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { nodeName }));
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p' } });
+    await admin.delete(`/api/v1/nodes/${nodeName}`);
+    const status = await accepted(token);
+    assert.deepEqual(status.user.extra[`${EXTRA}/node-name`], [nodeName]);
+  });
+});
+
+describe('legacy secret-based tokens', () => {
+  test('a service-account-token Secret is filled, its token authenticates, and stops when invalidated or gone', async () => {
+    const ns = await ts.namespace('legacy');
+    const saUid = await uidOf(`/api/v1/namespaces/${ns}/serviceaccounts/default`);
+    const created = await admin.post(`/api/v1/namespaces/${ns}/secrets`, {
+      metadata: { name: 'legacy-token', annotations: { 'kubernetes.io/service-account.name': 'default' } },
+      type: 'kubernetes.io/service-account-token',
+    });
+    assert.equal(created.status, 201, created.text);
+    const secret = await waitFor('the token controller to fill the secret', async () => {
+      const s = (await admin.get(`/api/v1/namespaces/${ns}/secrets/legacy-token`)).json();
+      return s.data?.token ? s : undefined;
+    });
+    assert.equal(Buffer.from(secret.data['ca.crt'], 'base64').toString(), ts.handle.pki.ca.certPem);
+    assert.equal(Buffer.from(secret.data.namespace, 'base64').toString(), ns);
+    assert.equal(secret.metadata.annotations['kubernetes.io/service-account.uid'], saUid);
+    const token = Buffer.from(secret.data.token, 'base64').toString();
+    assert.deepEqual(jwtPayload(token), {
+      iss: 'kubernetes/serviceaccount',
+      'kubernetes.io/serviceaccount/namespace': ns,
+      'kubernetes.io/serviceaccount/secret.name': 'legacy-token',
+      'kubernetes.io/serviceaccount/service-account.name': 'default',
+      'kubernetes.io/serviceaccount/service-account.uid': saUid,
+      sub: `system:serviceaccount:${ns}:default`,
+    });
+
+    const status = await accepted(token);
+    assert.deepEqual(status.user, { username: `system:serviceaccount:${ns}:default`, uid: saUid, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] });
+    assert.deepEqual(status.audiences, [ISSUER]);
+    // no aud claim: valid for the API audiences only
+    assert.equal(await rejected(token, ['vault']), `token audiences ["${ISSUER}"] is invalid for the target audiences ["vault"]`);
+    // it works as a bearer token, and its use is recorded on the secret
+    const whoami = await ts.withToken(token).post('/apis/authentication.k8s.io/v1/selfsubjectreviews', {});
+    assert.equal(whoami.status, 201, whoami.text);
+    assert.equal(whoami.json().status.userInfo.username, `system:serviceaccount:${ns}:default`);
+    await waitFor('the last-used label', async () => (await admin.get(`/api/v1/namespaces/${ns}/secrets/legacy-token`)).json().metadata.labels?.['kubernetes.io/legacy-token-last-used'] === new Date().toISOString().slice(0, 10));
+
+    await admin.patch(`/api/v1/namespaces/${ns}/secrets/legacy-token`, { metadata: { labels: { 'kubernetes.io/legacy-token-invalid-since': '2026-01-01' } } }, 'application/merge-patch+json');
+    assert.equal(
+      await rejected(token),
+      `the token in secret ${ns}/legacy-token for service account ${ns}/default has been marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or remove the 'kubernetes.io/legacy-token-invalid-since' label from the secret to temporarily allow use of this token`,
+    );
+    await admin.patch(`/api/v1/namespaces/${ns}/secrets/legacy-token`, { metadata: { labels: { 'kubernetes.io/legacy-token-invalid-since': null } } }, 'application/merge-patch+json');
+    await accepted(token);
+
+    const copy = (await admin.get(`/api/v1/namespaces/${ns}/secrets/legacy-token`)).json();
+    copy.data.token = Buffer.from(`${token}x`).toString('base64');
+    assert.equal((await admin.put(`/api/v1/namespaces/${ns}/secrets/legacy-token`, copy)).status, 200);
+    assert.equal(await rejected(token), "Token does not match server's copy");
+
+    await admin.delete(`/api/v1/namespaces/${ns}/secrets/legacy-token`);
+    assert.equal(await rejected(token), 'Token has been invalidated');
+  });
+
+  test('the secret goes with its service account', async () => {
+    const ns = await ts.namespace('legacysa');
+    await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'robot' } });
+    await admin.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'robot-token', annotations: { 'kubernetes.io/service-account.name': 'robot' } }, type: 'kubernetes.io/service-account-token' });
+    await waitFor('the token', async () => (await admin.get(`/api/v1/namespaces/${ns}/secrets/robot-token`)).json().data?.token);
+    await admin.delete(`/api/v1/namespaces/${ns}/serviceaccounts/robot`);
+    await waitFor('the secret to go', async () => (await admin.get(`/api/v1/namespaces/${ns}/secrets/robot-token`)).status === 404);
+  });
+
+  test('a service-account-token Secret needs the service account annotation', async () => {
+    const ns = await ts.namespace('legacyinvalid');
+    const res = await admin.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'x' }, type: 'kubernetes.io/service-account-token' });
+    assert.equal(res.status, 422, res.text);
+    assert.equal(res.json().details.causes[0].field, 'metadata.annotations[kubernetes.io/service-account.name]');
+  });
+});
+
+describe('SelfSubjectReview', () => {
+  const whoamiFixture = readFileSync('/work/shared/fixtures/kubectl-1.32-requests.jsonl', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { command: string; path: string; contentType: string; accept: string; bodyBase64?: string })
+    .find((r) => r.command === 'kubectl auth whoami' && r.bodyBase64)!;
+
+  for (const version of ['v1', 'v1beta1']) {
+    test(`${version}: the admin certificate's user`, async () => {
+      const res = await admin.post(`/apis/authentication.k8s.io/${version}/selfsubjectreviews`, { apiVersion: `authentication.k8s.io/${version}`, kind: 'SelfSubjectReview' });
+      assert.equal(res.status, 201, res.text);
+      assert.deepEqual(res.json(), {
+        kind: 'SelfSubjectReview',
+        apiVersion: `authentication.k8s.io/${version}`,
+        metadata: { creationTimestamp: null },
+        status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'] } },
+      });
+    });
+  }
+
+  test('kubectl 1.32 `auth whoami` in protobuf, with a service account token', async () => {
+    const ns = await ts.namespace('whoami');
+    await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { spec: { schedulerName: 'nobody' } }));
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p' } });
+    const res = await ts.withToken(token).post(whoamiFixture.path, Buffer.from(whoamiFixture.bodyBase64!, 'base64'), { contentType: whoamiFixture.contentType, headers: { accept: whoamiFixture.accept } });
+    assert.equal(res.status, 201, res.text);
+    const info = res.json().status.userInfo;
+    assert.equal(info.username, `system:serviceaccount:${ns}:default`);
+    assert.deepEqual(info.groups, ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated']);
+    assert.deepEqual(info.extra[`${EXTRA}/pod-name`], ['p']);
+    assert.deepEqual(info.extra[`${EXTRA}/credential-id`], [`JTI=${jwtPayload(token).jti}`]);
+  });
+});
+
+describe('the forged and malformed token corpus', () => {
+  test('every token is refused, with the valid original accepted as the control', async () => {
+    // the corpus binds to default/default (uid e5a3…) and pod web-0 (uid 5bd8…): make exactly those exist
+    const saUid = 'e5a3b1c2-7d44-4c2a-9b1e-3f6d2a8c9e10';
+    const podUid = '5bd8a4a0-9f83-4e0c-8d3f-0c1a5c6e7b21';
+    await waitFor('default/default', () => ts.handle.registry.cache('serviceaccounts').get('default', 'default'));
+    await plant('/registry/serviceaccounts/default/default', (sa) => (sa.metadata.uid = saUid));
+    await ts.handle.store.create('/registry/pods/default/web-0', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-0', namespace: 'default', uid: podUid, creationTimestamp: ago(10) },
+      spec: { serviceAccountName: 'default', schedulerName: 'nobody', containers: [{ name: 'app', image: 'x' }] },
+    });
+    await waitFor('web-0 in the cache', () => ts.handle.registry.cache('pods').get('default', 'web-0'));
+
+    const key = ts.handle.tokenConfig.signingKey;
+    const otherKey = loadSigningKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    const now = Math.floor(Date.now() / 1000);
+    // an audience other than the API's, asked for explicitly: the corpus's verifier has no
+    // implicit audiences, and Kubernetes gives a token without aud the API audiences
+    const audience = 'https://corpus.example.com';
+    const control = createSigner(key).sign({
+      aud: [audience],
+      exp: now + 3600,
+      iat: now,
+      iss: ISSUER,
+      jti: '1c2f7e46-3c6b-4bd4-9d6a-6f4c0e1f5a01',
+      'kubernetes.io': { namespace: 'default', pod: { name: 'web-0', uid: podUid }, serviceaccount: { name: 'default', uid: saUid } },
+      nbf: now,
+      sub: 'system:serviceaccount:default:default',
+    });
+    const ok = await accepted(control, [audience]);
+    assert.equal(ok.user.username, 'system:serviceaccount:default:default');
+
+    const corpus = forgedTokenCorpus({ key, otherKey, issuer: ISSUER, audience, now });
+    assert.ok(corpus.length >= 30);
+    for (const c of corpus) {
+      if (c.token === '') {
+        const res = await admin.post(REVIEWS, { spec: { token: '' } });
+        assert.equal(res.status, 400, c.name);
+        continue;
+      }
+      const r = await review(c.token, [audience]);
+      assert.equal(r.status, 201, `${c.name}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      assert.notEqual(r.body.status.authenticated, true, c.name);
+      assert.deepEqual(r.body.status.user, {}, c.name);
+      assert.equal(typeof r.body.status.error, 'string', c.name);
+      // the same token as a bearer credential is a 401 — except the validly signed one without
+      // aud, which Kubernetes accepts for the API audiences (it then lacks the rights: 403)
+      if (!/[\s]/.test(c.token) && c.token.length < 64 * 1024) {
+        const res = await ts.withToken(c.token).get('/api/v1/namespaces/default/pods');
+        assert.equal(res.status, c.name === 'no audience' ? 403 : 401, c.name);
+      }
+    }
+    // the server still answers, and still accepts the control
+    assert.equal((await admin.get('/version')).status, 200);
+    await accepted(control, [audience]);
+  });
+});
