@@ -15,6 +15,7 @@ import { checkDecoded, decodeObject, fieldValidationOf, mediaType, parseBody } f
 import { parseAccept, tableContentType, wantsTable } from './negotiation.js';
 import type { RequestInfo } from './request-info.js';
 import { sendJson, toTable, type IncludeObject } from './respond.js';
+import { objectJson } from './serialize.js';
 import { serveWatch } from './watch.js';
 
 export type Query = Record<string, string | undefined>;
@@ -115,7 +116,7 @@ function sendObject(rr: ResourceRequest, def: ResourceDef, code: number, obj: Ku
     });
     return sendJson(rr.reply, code, body, rr.warnings, tableContentType(table));
   }
-  return sendJson(rr.reply, code, obj, rr.warnings);
+  return sendJson(rr.reply, code, objectJson(obj), rr.warnings);
 }
 
 function selectors(query: Query): { labelSelector?: ReturnType<typeof parseLabelSelector>; fieldSelector?: ReturnType<typeof parseFieldSelector> } {
@@ -285,7 +286,7 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
         },
       });
       // splice the items in without re-serialising the envelope
-      const body = `${head.slice(0, -1)},"items":[${result.items.map((o) => JSON.stringify(o)).join(',')}]}`;
+      const body = `${head.slice(0, -1)},"items":[${result.items.map((o) => objectJson(o)).join(',')}]}`;
       return sendJson(rr.reply, 200, body, rr.warnings);
     }
     case 'watch': {

@@ -11,6 +11,7 @@ import type { SelectorRequirement } from '../auth/types.js';
 import type { ResourceDef } from '../registry/types.js';
 import { parseAccept, tableContentType, wantsTable } from './negotiation.js';
 import { toTable, type IncludeObject } from './respond.js';
+import { objectJson } from './serialize.js';
 import type { ResourceRequest } from './resources.js';
 
 /** A watcher whose unread output exceeds this is disconnected (it relists and rewatches). */
@@ -65,7 +66,8 @@ export function serveWatch(
       obj = toTable(def, [object as KubeObject], new Date(), { version: table, include, headers: first });
       first = false;
     }
-    return `{"type":"${type}","object":${JSON.stringify(obj)}}\n`;
+    // event objects are the cache's: one serialisation serves every watcher
+    return `{"type":"${type}","object":${obj === object && type !== 'BOOKMARK' && type !== 'ERROR' ? objectJson(obj) : JSON.stringify(obj)}}\n`;
   };
 
   const write = (chunk: string): void => {
