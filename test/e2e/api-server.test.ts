@@ -134,12 +134,16 @@ describe('issue #3: kubectl and client-node against the server process', { skip 
     assert.equal(await k(['get', 'pods', '-n', NS, '-o', 'name']), 'pod/web\n');
   });
 
-  test('get pods -w streams an added and a deleted pod; delete pod removes it', async () => {
+  test('get pods -w streams added, modified and deleted pods; delete pod removes it', async () => {
     const watch = spawnKubectl(kc, ['get', 'pods', '-n', NS, '-w', '--output-watch-events'], { home });
     try {
       await waitFor('the initial list in the watch', () => /^ADDED\s+web\s/m.test(watch.stdout()), 15_000);
       assert.equal(await k(['apply', '-f', '-'], podYaml('watched')), 'pod/watched created\n');
       await waitFor(`the watch to show the new pod (got: ${watch.stdout()})`, () => /^ADDED\s+watched\s+0\/1\s+Pending\s/m.test(watch.stdout()), 15_000);
+      // a change to an existing pod (the scheduler's PodScheduled condition may add others)
+      const before = (watch.stdout().match(/^MODIFIED\s+web\s/gm) ?? []).length;
+      await k(['label', 'pod', 'web', '-n', NS, 'watched=yes']);
+      await waitFor('the watch to show the change', () => (watch.stdout().match(/^MODIFIED\s+web\s/gm) ?? []).length > before, 15_000);
       // not bound to a node: deleted at once (no kubelet to wait for)
       assert.equal(await k(['delete', 'pod', 'watched', '-n', NS]), 'pod "watched" deleted\n');
       await waitFor('the watch to show the deletion', () => /^DELETED\s+watched\s/m.test(watch.stdout()), 15_000);

@@ -318,7 +318,11 @@ describe('issue #4: token APIs against the server process', { skip }, () => {
   });
 
   test('kubectl auth whoami as admin and with --token of a service account', async () => {
-    const asAdmin = await k(['auth', 'whoami']);
+    const verbose = await kubectl(kc, ['auth', 'whoami', '-v=8'], { home });
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.match(verbose.stderr, /POST https:\/\/\S+\/apis\/authentication\.k8s\.io\/v1\/selfsubjectreviews/);
+    assert.match(verbose.stderr, /Content-Type: application\/vnd\.kubernetes\.protobuf/, 'kubectl 1.32 sends SelfSubjectReview in protobuf');
+    const asAdmin = verbose.stdout;
     assert.match(asAdmin, /^Username\s+admin$/m);
     assert.match(asAdmin, /^Groups\s+\[system:masters system:authenticated\]$/m);
     const token = await k(['create', 'token', 'app', '-n', NS]);
