@@ -3,7 +3,8 @@
  * creates and updates over HTTPS, the server is killed with SIGKILL in the middle of the burst,
  * and restarted on the same data dir. Every write it acknowledged (201 / 200 received) must be
  * there, with the uid it was acknowledged with; updates may only be at or past the last
- * acknowledged value (an in-flight write may have landed without its answer).
+ * acknowledged value (an in-flight write may have landed without its answer). A token issued
+ * before the crash still authenticates after it.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -35,6 +36,11 @@ describe('issue #3: kill -9 during a burst of writes loses nothing acknowledged'
       const r = await api.request(CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `counter-${u}` }, data: { n: '0' } } });
       assert.equal(r.status, 201, r.body);
     }
+
+    // a token issued before the crash must still authenticate after it (keys and objects persisted)
+    const minted = await api.request('/api/v1/namespaces/default/serviceaccounts/default/token', { body: { spec: { audiences: ['vault'] } } });
+    assert.equal(minted.status, 201, minted.body);
+    const token = minted.json<{ status: { token: string } }>().status.token;
 
     const created = new Map<string, string>(); // name → uid, acknowledged
     const lastAcked = new Map<string, number>(); // counter → last acknowledged value
@@ -111,6 +117,11 @@ describe('issue #3: kill -9 during a burst of writes loses nothing acknowledged'
         const value = Number(stored.get(name)!.data!.n);
         assert.ok(value === n || value === n + 1, `${name}: acknowledged ${n}, stored ${value}`);
       }
+      const reviewed = await api.request('/apis/authentication.k8s.io/v1/tokenreviews', { body: { spec: { token, audiences: ['vault'] } } });
+      assert.equal(reviewed.status, 201, reviewed.body);
+      const review = reviewed.json<{ status: { authenticated?: boolean; error?: string; user?: { username?: string } } }>().status;
+      assert.equal(review.authenticated, true, review.error);
+      assert.equal(review.user?.username, 'system:serviceaccount:default:default');
       // the store is healthy: it takes writes again, and resourceVersions keep increasing
       const after = await api.request(CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after-restart' } } });
       assert.equal(after.status, 201, after.body);
