@@ -6,7 +6,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { forbidden, StatusError, unauthorized } from '@boundtoken/api';
+import { StatusError, unauthorized } from '@boundtoken/api';
+import { forbiddenError } from '../authz/forbidden.js';
 import {
   GROUP_AUTHENTICATED,
   GROUP_SERVICE_ACCOUNTS,
@@ -121,22 +122,21 @@ export function impersonate(user: UserInfo, headers: IncomingHttpHeaders, author
   if (typeof asUser !== 'string' || asUser === '') {
     throw new StatusError(400, 'BadRequest', 'requested [' + [...groups.map((g) => `{Group ${g}}`)].join(' ') + '] without impersonating a user');
   }
-  const check = (attrs: AuthorizationAttributes, what: string): void => {
+  // a denial is answered like any other (responsewriters.Forbidden with the impersonation attributes)
+  const check = (attrs: AuthorizationAttributes): void => {
     const d = authorizer.authorize(attrs);
-    if (d.decision !== 'allow') {
-      throw forbidden({ group: attrs.apiGroup, resource: attrs.resource }, attrs.name, `User "${user.name}" cannot impersonate resource "${attrs.resource}" in API group "${attrs.apiGroup}"${attrs.namespace ? ` in the namespace "${attrs.namespace}"` : ''}${what}`);
-    }
+    if (d.decision !== 'allow') throw forbiddenError(attrs, d.reason);
   };
   const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(asUser);
-  if (sa) check(impersonationAttrs(user, 'serviceaccounts', sa[2]!, '', sa[1]!), '');
-  else check(impersonationAttrs(user, 'users', asUser), '');
-  for (const g of groups) check(impersonationAttrs(user, 'groups', g), '');
-  if (typeof uid === 'string' && uid !== '') check(impersonationAttrs(user, 'uids', uid, 'authentication.k8s.io'), '');
+  if (sa) check(impersonationAttrs(user, 'serviceaccounts', sa[2]!, '', sa[1]!));
+  else check(impersonationAttrs(user, 'users', asUser));
+  for (const g of groups) check(impersonationAttrs(user, 'groups', g));
+  if (typeof uid === 'string' && uid !== '') check(impersonationAttrs(user, 'uids', uid, 'authentication.k8s.io'));
   const extra: Record<string, string[]> = {};
   for (const h of extraKeys) {
     const key = decodeURIComponent(h.slice('impersonate-extra-'.length));
     const values = headerList(headers, h);
-    for (const v of values) check(impersonationAttrs(user, 'userextras', v, 'authentication.k8s.io', '', key), '');
+    for (const v of values) check(impersonationAttrs(user, 'userextras', v, 'authentication.k8s.io', '', key));
     extra[key] = values;
   }
   const finalGroups = [...groups];
