@@ -202,12 +202,15 @@ export class Agent {
 
   stats(): AgentStats {
     let ready = 0;
-    for (const w of this.workers.values()) if (w.state.volumesReady) ready++;
+    for (const w of this.workers.values()) if (w.ready) ready++;
     return { pods: this.workers.size, volumesReady: ready, watchedObjects: this.objects.watched, tokens: this.tokens.stats() };
   }
 
   private onPod(pod: Pod): void {
     if (this.stopped) return;
+    // the agent never reads managedFields; dropping them (from the informer's copy too) saves
+    // about half of each cached pod's memory
+    if (pod.metadata?.managedFields) delete (pod.metadata as { managedFields?: unknown }).managedFields;
     const uid = pod.metadata?.uid;
     if (!uid || pod.spec?.nodeName !== this.nodeName) return;
     let worker = this.workers.get(uid);

@@ -13,11 +13,12 @@
  * Syncs of one pod never overlap (the AtomicWriter needs that); syncs of all pods share a
  * concurrency limit.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Pod, Volume } from '@boundtoken/api';
-import { AtomicWriter } from './atomic-writer.js';
+import { AtomicWriter, cleanPath, DATA_DIR_NAME, type Payload } from './atomic-writer.js';
 import { corePath, type AgentClient } from './client.js';
 import { Backoff, jitter, type Clock, type Random } from './clock.js';
 import { errorMessage, hasReason, isNotFound } from './errors.js';
@@ -73,28 +74,56 @@ export function volumeDir(rootDir: string, uid: string, pluginDir: string, volum
   return join(rootDir, 'pods', uid, 'volumes', pluginDir, volumeName);
 }
 
+/** What the worker remembers about one volume. */
+interface VolumeState {
+  /** Set up successfully at least once. */
+  ready: boolean;
+  /** The last setup failed (for logging once per streak). */
+  error?: string;
+  /** The directory exists and was repaired after a possible crash, in this process. */
+  prepared: boolean;
+  /** Digest of the payload last written (or found unchanged), and where ..data pointed then. */
+  digest?: string;
+  dataTarget?: string;
+  /** Top-level names of that payload. */
+  visible?: string[];
+}
+
 export class PodWorker {
   readonly uid: string;
   private pod: Pod;
   private readonly deps: PodWorkerDeps;
   private readonly backoff: Backoff;
-  private readonly repaired = new Set<string>();
-  private readonly everReady = new Set<string>();
+  private readonly volumes = new Map<string, VolumeState>();
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = 0;
   private running: Promise<void> | undefined;
   private pending = false;
   private stopped = false;
-  private statusWritten = '';
-  private failingVolumes = new Set<string>();
-  readonly state: PodWorkerState = { volumesReady: false, volumeErrors: new Map(), syncs: 0, terminated: false };
+  private podDirsMade = false;
+  /** Digest of the status last written (or found on the pod). */
+  private statusWritten: string;
+  private volumesReady = false;
+  private syncs = 0;
+  private terminated = false;
 
   constructor(deps: PodWorkerDeps, pod: Pod) {
     this.deps = deps;
     this.pod = pod;
     this.uid = pod.metadata?.uid ?? '';
     this.backoff = new Backoff(deps.backoffInitialMs, deps.backoffMaxMs);
-    this.statusWritten = statusFingerprint(pod.status);
+    this.statusWritten = digest(statusFingerprint(pod.status));
+  }
+
+  /** A snapshot of the worker's progress. */
+  get state(): PodWorkerState {
+    const volumeErrors = new Map<string, string>();
+    for (const [name, v] of this.volumes) if (v.error !== undefined) volumeErrors.set(name, v.error);
+    return { volumesReady: this.volumesReady, volumeErrors, syncs: this.syncs, terminated: this.terminated };
+  }
+
+  get ready(): boolean {
+    return this.volumesReady;
   }
 
   /** A new version of the pod from the API: sync now. */
@@ -120,7 +149,7 @@ export class PodWorker {
     this.stopped = true;
     this.clearTimer();
     await this.running;
-    if (!this.state.terminated) await this.teardown();
+    if (!this.terminated) await this.teardown();
   }
 
   private clearTimer(): void {
@@ -172,14 +201,17 @@ export class PodWorker {
   private async sync(): Promise<number | undefined> {
     const pod = this.pod;
     const { deps } = this;
-    this.state.syncs++;
+    this.syncs++;
     if (!SAFE_SEGMENT.test(this.uid)) {
       deps.logger.error({ pod: this.podName(), uid: this.uid }, 'pod UID is not usable as a directory name; ignoring the pod');
       return undefined;
     }
     if (pod.metadata?.deletionTimestamp) return this.terminate();
 
-    await mkdir(join(podDir(deps.rootDir, this.uid), 'volumes'), { recursive: true, mode: 0o750 });
+    if (!this.podDirsMade) {
+      await mkdir(join(podDir(deps.rootDir, this.uid), 'volumes'), { recursive: true, mode: 0o750 });
+      this.podDirsMade = true;
+    }
     const volumes = (pod.spec?.volumes ?? []).filter((v) => volumePluginDir(v) !== undefined);
     const fsUser = fsUserFrom(pod);
     const fsGroup = fsGroupFrom(pod);
@@ -200,27 +232,29 @@ export class PodWorker {
     let failed = false;
     volumes.forEach((volume, i) => {
       const err = results[i];
+      const v = this.volumeState(volume.name);
       if (err === undefined) {
-        this.everReady.add(volume.name);
-        this.state.volumeErrors.delete(volume.name);
-        if (this.failingVolumes.delete(volume.name)) {
-          deps.logger.info({ pod: this.podName(), volume: volume.name }, 'volume set up after failures');
-        }
+        v.ready = true;
+        if (v.error !== undefined) deps.logger.info({ pod: this.podName(), volume: volume.name }, 'volume set up after failures');
+        v.error = undefined;
         return;
       }
       failed = true;
-      this.state.volumeErrors.set(volume.name, err);
+      // the directory may have been removed under us: recreate and repair on the next attempt
+      this.podDirsMade = false;
+      v.prepared = false;
+      v.digest = undefined;
       const message = `MountVolume.SetUp failed for volume ${JSON.stringify(volume.name)} : ${err}`;
       deps.events.event(pod, 'Warning', 'FailedMount', message);
-      if (!this.failingVolumes.has(volume.name)) {
-        this.failingVolumes.add(volume.name);
+      if (v.error === undefined) {
         deps.logger.warn({ pod: this.podName(), volume: volume.name, err }, 'volume setup failed; retrying with backoff');
       }
+      v.error = err;
     });
-    this.state.volumesReady = volumes.every((v) => this.everReady.has(v.name));
+    this.volumesReady = volumes.every((v) => this.volumes.get(v.name)?.ready === true);
 
     const statusOk = await this.writeStatus(pod);
-    deps.onSynced?.(this.uid, this.state);
+    if (deps.onSynced) deps.onSynced(this.uid, this.state);
 
     if (failed || !statusOk) return this.backoff.next();
     this.backoff.reset();
@@ -243,31 +277,55 @@ export class PodWorker {
       fsGroup,
     });
     const dir = volumeDir(deps.rootDir, this.uid, volumePluginDir(volume)!, volume.name);
-    if (!this.repaired.has(volume.name)) {
+    const v = this.volumeState(volume.name);
+    const payloadDigest = payloadDigestOf(payload);
+    // nothing changed since the last write and the directory still looks as we left it: done
+    if (v.digest === payloadDigest && (await this.intact(dir, v))) return;
+
+    const setPerms = fsGroup === undefined ? undefined : () => setVolumeOwnership(dir, fsGroup);
+    if (!v.prepared) {
       // an emptyDir is 0777; the pod directory above it is 0750
       await mkdir(dir, { recursive: true });
       await chmod(dir, 0o777);
-    }
-    const setPerms = fsGroup === undefined ? undefined : () => setVolumeOwnership(dir, fsGroup);
-    if (!this.repaired.has(volume.name)) {
       await repairVolumeDir(dir, setPerms);
-      this.repaired.add(volume.name);
+      v.prepared = true;
     }
     const meta = pod.metadata ?? {};
     const writer = await AtomicWriter.open(dir, { logContext: `pod ${meta.namespace}/${meta.name} volume ${volume.name}` });
+    v.digest = undefined;
     await writer.write(payload, setPerms);
+    v.digest = payloadDigest;
+    v.dataTarget = await readlink(join(dir, DATA_DIR_NAME));
+    v.visible = topLevelNames(payload);
+  }
+
+  /** The volume directory still has our ..data and every top-level link (two system calls). */
+  private async intact(dir: string, v: VolumeState): Promise<boolean> {
+    try {
+      const names = new Set(await readdir(dir));
+      if (!v.visible!.every((n) => names.has(n))) return false;
+      return (await readlink(join(dir, DATA_DIR_NAME))) === v.dataTarget;
+    } catch {
+      return false;
+    }
+  }
+
+  private volumeState(name: string): VolumeState {
+    let v = this.volumes.get(name);
+    if (!v) this.volumes.set(name, (v = { ready: false, prepared: false }));
+    return v;
   }
 
   private async writeStatus(pod: Pod): Promise<boolean> {
     const { deps } = this;
     const status = computePodStatus({
       pod,
-      volumesReady: this.state.volumesReady,
+      volumesReady: this.volumesReady,
       nodeName: deps.nodeName,
       hostIP: deps.hostIP,
       now: deps.clock.now(),
     });
-    const fingerprint = statusFingerprint(status);
+    const fingerprint = digest(statusFingerprint(status));
     if (fingerprint === this.statusWritten) return true;
     const meta = pod.metadata ?? {};
     try {
@@ -303,7 +361,7 @@ export class PodWorker {
         return this.backoff.next();
       }
     }
-    this.state.terminated = true;
+    this.terminated = true;
     this.stopped = true;
     this.deps.onTerminated?.(this.uid);
     return undefined;
@@ -317,4 +375,23 @@ export class PodWorker {
   private podName(): string {
     return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`;
   }
+}
+
+function digest(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
+}
+
+/** A digest of everything the writer would compare or set: paths, bytes, modes, owners. */
+function payloadDigestOf(payload: Payload): string {
+  const h = createHash('sha1');
+  for (const path of [...payload.keys()].sort()) {
+    const f = payload.get(path)!;
+    h.update(`${path}\0${f.mode}\0${f.fsUser ?? ''}\0${Buffer.byteLength(f.data)}\0`);
+    h.update(f.data);
+  }
+  return h.digest('base64');
+}
+
+function topLevelNames(payload: Payload): string[] {
+  return [...new Set([...payload.keys()].map((p) => cleanPath(p).split('/')[0]!)), DATA_DIR_NAME];
 }

@@ -69,6 +69,8 @@ export class TokenManager {
   private readonly logger: Logger;
   private readonly slotMs: number;
   private readonly cache = new Map<string, Entry>();
+  /** Pod UID → keys of its entries, so per-pod lookups do not scan the whole cache. */
+  private readonly byPod = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<TokenRequest>>();
   private nextSlot = 0;
   private gcTimer: NodeJS.Timeout | undefined;
@@ -116,16 +118,15 @@ export class TokenManager {
 
   /** Drops every cached token bound to the pod with this UID. */
   deleteServiceAccountToken(podUID: string): void {
-    for (const [key, entry] of this.cache) {
-      if (entry.podUID === podUID) this.cache.delete(key);
-    }
+    for (const key of this.byPod.get(podUID) ?? []) this.cache.delete(key);
+    this.byPod.delete(podUID);
   }
 
   /** Drops entries whose token has expired (the manager runs this every minute once started). */
   cleanup(): void {
     const now = this.clock.now();
     for (const [key, entry] of this.cache) {
-      if (now > expiresAt(entry.response)) this.cache.delete(key);
+      if (now > expiresAt(entry.response)) this.remove(key, entry);
     }
   }
 
@@ -136,8 +137,9 @@ export class TokenManager {
    */
   nextRefreshAt(podUID: string): number | undefined {
     let next: number | undefined;
-    for (const entry of this.cache.values()) {
-      if (entry.podUID !== podUID) continue;
+    for (const key of this.byPod.get(podUID) ?? []) {
+      const entry = this.cache.get(key);
+      if (!entry) continue;
       const at = this.attentionAt(entry);
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
@@ -228,8 +230,29 @@ export class TokenManager {
         );
       }
     }
-    this.cache.set(key, { response, podUID: request.spec.boundObjectRef?.uid ?? undefined, failures: 0 });
+    const podUID = request.spec.boundObjectRef?.uid ?? undefined;
+    // keep only what is served and what refresh decisions read
+    response = {
+      apiVersion: response.apiVersion,
+      kind: response.kind,
+      spec: { ...request.spec, expirationSeconds: response.spec?.expirationSeconds },
+      status: { token: response.status.token, expirationTimestamp: response.status.expirationTimestamp },
+    } as TokenRequest;
+    this.cache.set(key, { response, podUID, failures: 0 });
+    if (podUID !== undefined) {
+      let keys = this.byPod.get(podUID);
+      if (!keys) this.byPod.set(podUID, (keys = new Set()));
+      keys.add(key);
+    }
     return response;
+  }
+
+  private remove(key: string, entry: Entry): void {
+    this.cache.delete(key);
+    if (entry.podUID === undefined) return;
+    const keys = this.byPod.get(entry.podUID);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byPod.delete(entry.podUID);
   }
 
   private attentionAt(entry: Entry): number | undefined {
