@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { methodNotAllowed, StatusError } from '@boundtoken/api';
 import { impersonate, type RequestAuthenticator } from '../auth/authenticate.js';
 import type { AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
+import type { Freshness } from '../cache/consistent-read.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Registry } from '../registry/registry.js';
 import { AGGREGATED_DISCOVERY_V2, AGGREGATED_DISCOVERY_V2BETA1, parseAccept, wantsAggregatedDiscovery } from './negotiation.js';
@@ -86,6 +87,19 @@ function attributesOf(info: RequestInfo, user: UserInfo): AuthorizationAttribute
     name: info.name,
     ...(info.fieldSelector ? { fieldSelector: info.fieldSelector } : {}),
   };
+}
+
+/**
+ * How far behind the store a TokenReview may find the caches of a replica that shares it (etcd):
+ * a review sees every write acknowledged more than this long before it arrived. Reviews are the
+ * hot path: they do not wait for an etcd read each (see cache/consistent-read.ts); a refusal is
+ * confirmed against the current state before it is answered (http/endpoints.ts).
+ */
+export const TOKEN_REVIEW_STALENESS_MS = 100;
+
+function syncCaches(registry: Registry, info: RequestInfo): Promise<Freshness> {
+  const review = info.resourceRequest && info.apiGroup === 'authentication.k8s.io' && info.resource === 'tokenreviews';
+  return review ? registry.syncRecent(TOKEN_REVIEW_STALENESS_MS) : registry.sync();
 }
 
 const NOT_FOUND = (): StatusError => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -196,12 +210,12 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     url: '/*',
     handler: async (req, reply) => {
       const { path, query } = splitUrl(req.raw.url ?? '/');
+      const info = requestInfo(req.method, path, query);
       // API requests see every write acknowledged before they arrived, whichever replica made it
       // (authentication, authorization and the handler all read the caches)
-      const freshness = path.startsWith('/api/') || path.startsWith('/apis/') ? await o.registry.sync() : 'fresh';
+      const freshness = path.startsWith('/api/') || path.startsWith('/apis/') ? await syncCaches(o.registry, info) : 'fresh';
       const authenticated = await o.authenticator.authenticate(req.raw.socket as TLSSocket, req.headers);
       const { user } = impersonate(authenticated, req.headers, o.authorizer);
-      const info = requestInfo(req.method, path, query);
       const attrs = attributesOf(info, user);
       const decision = o.authorizer.authorize(attrs);
       if (decision.decision !== 'allow') throw o.forbidden(attrs, decision.reason);

@@ -80,9 +80,15 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
         return sendJson(rr.reply, 201, out, rr.warnings);
       },
     },
-    createOnly(AUTHN, 'v1', 'tokenreviews', '', 'TokenReview', (rr, body) =>
-      tokenReview(d.authenticator, d.apiAudiences, body as TokenReview, rr.info.namespace),
-    ),
+    createOnly(AUTHN, 'v1', 'tokenreviews', '', 'TokenReview', async (rr, body) => {
+      const review = (): Promise<TokenReview> => tokenReview(d.authenticator, d.apiAudiences, body as TokenReview, rr.info.namespace);
+      const answer = await review();
+      // the caches may lag the store a little (TOKEN_REVIEW_STALENESS_MS): a refusal is confirmed
+      // against every write acknowledged before the review arrived (a pod just created through
+      // another replica), so that a valid token is never refused
+      if (answer.status?.authenticated === true || !d.registry.sharedStore || rr.freshness === 'unavailable') return answer;
+      return (await d.registry.sync()) === 'fresh' ? review() : answer;
+    }),
     createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),
     createOnly(AUTHN, 'v1beta1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1beta1')),
     createOnly(AUTHZ, 'v1', 'subjectaccessreviews', '', 'SubjectAccessReview', (_rr, body) => subjectAccessReview(body, d.authorizer)),

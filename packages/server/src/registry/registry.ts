@@ -238,6 +238,16 @@ export class Registry {
     return this.barrier ? this.barrier.sync() : Promise.resolve('fresh');
   }
 
+  /** True when other processes write to the store too (etcd): `sync()` then waits for it. */
+  get sharedStore(): boolean {
+    return this.barrier !== undefined;
+  }
+
+  /** Like sync, for hot paths: `fresh` means every write acknowledged more than `maxStalenessMs` before this call. */
+  syncRecent(maxStalenessMs: number): Promise<Freshness> {
+    return this.barrier ? this.barrier.recent(maxStalenessMs) : Promise.resolve('fresh');
+  }
+
   /** The served resources. */
   all(): ResourceDef[] {
     return [...this.defs.values()];
