@@ -7,9 +7,9 @@
  *   2. the replica holding the controllers' Lease is killed (SIGKILL).
  *
  * Asserted: every acknowledged write is there at the end (acknowledged deletes are gone); no
- * TokenReview is answered wrongly (a token of a live pod authenticated, of a pod whose deletion
- * was acknowledged refused — each review goes to the replica that did not mint the token or
- * delete the pod); the surviving replica answers throughout (no operation gives up, no long
+ * TokenReview is answered wrongly (a token of a live pod authenticated at once, of a pod whose
+ * deletion was acknowledged 100 ms before refused — each review goes to the replica that did not
+ * mint the token or delete the pod); the surviving replica answers throughout (no operation gives up, no long
  * silence); the Lease moves to the survivor within the lease duration plus one retry period, and
  * the controllers work there (a new namespace gets its default ServiceAccount, a pending pod gets
  * scheduled).
@@ -32,6 +32,8 @@ const OP_DEADLINE_MS = 20_000;
 /** The controllers' Lease: duration and the candidates' retry period (leader-election.ts defaults). */
 const LEASE_DURATION_MS = 15_000;
 const RETRY_PERIOD_MS = 2_000;
+/** The server's TOKEN_REVIEW_STALENESS_MS. */
+const REVIEW_STALENESS_MS = 100;
 
 interface Answer {
   r: ApiResponse;
@@ -136,7 +138,9 @@ describe('issue #7: faults under load — an etcd member, then a server replica,
           else throw new Error(`creating pod ${name}: ${created.r.status} ${created.r.body}`);
           livePods.set(name, uid);
 
-          const minted = await call([other, one], (api) => api.request(`/api/v1/namespaces/${NS}/serviceaccounts/default/token`, { body: tokenRequestBody({ name, uid }) }));
+          // odd rounds mint where the pod was created, even rounds through the other replica
+          const minter: [Replica, Replica] = i % 2 ? [one, other] : [other, one];
+          const minted = await call(minter, (api) => api.request(`/api/v1/namespaces/${NS}/serviceaccounts/default/token`, { body: tokenRequestBody({ name, uid }) }));
           if (minted.r.status !== 201) {
             wrong.push(`TokenRequest for ${name} through ${minted.via.name}: ${minted.r.status} ${minted.r.body.slice(0, 200)}`);
             continue;
@@ -155,6 +159,8 @@ describe('issue #7: faults under load — an etcd member, then a server replica,
             livePods.delete(name);
             deletedPods.add(name);
             const afterDelete: [Replica, Replica] = del.via === one ? [other, one] : [one, other];
+            // the bound: refused once the deletion has been acknowledged for TOKEN_REVIEW_STALENESS_MS
+            await new Promise((r) => setTimeout(r, REVIEW_STALENESS_MS + 20));
             const refused = await call(afterDelete, (api) => reviewRaw(api, token));
             reviews++;
             // a refusal has no `authenticated` (false is omitted, as in Kubernetes) and says why
