@@ -249,17 +249,18 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       invalidate();
     },
     authenticate(token, audiences) {
-      const iss = peekIssuer(token);
-      if (iss === undefined) return { kind: 'none' };
-      const isLegacy = iss === LEGACY_ISSUER;
-      if (!isLegacy && !issuers.has(iss)) return { kind: 'none' };
       const nowMs = now();
       const key = createHash('sha256').update(token).update('\0').update((audiences ?? []).join('\0')).digest('base64');
+      // a hit was authenticated with an accepted issuer: no need to decode the payload again
       const hit = cache.get(key);
       if (hit) {
         if (hit.expires > nowMs) return hit.result;
         drop(key);
       }
+      const iss = peekIssuer(token);
+      if (iss === undefined) return { kind: 'none' };
+      const isLegacy = iss === LEGACY_ISSUER;
+      if (!isLegacy && !issuers.has(iss)) return { kind: 'none' };
       try {
         const r = isLegacy ? authenticateLegacy(token, audiences, nowMs) : authenticateBound(token, audiences, nowMs);
         store(key, { result: r.result, expires: r.expires, deps: r.deps });

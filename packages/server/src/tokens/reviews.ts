@@ -11,7 +11,9 @@ export function apiUserInfo(user: UserInfo): ApiUserInfo {
   const out: ApiUserInfo = { username: user.name };
   if (user.uid) out.uid = user.uid;
   if (user.groups.length > 0) out.groups = [...user.groups];
-  if (Object.keys(user.extra).length > 0) out.extra = structuredClone(user.extra);
+  const extra = Object.entries(user.extra);
+  // lists of strings: copied directly, at a fraction of structuredClone's cost
+  if (extra.length > 0) out.extra = Object.fromEntries(extra.map(([k, v]) => [k, [...v]]));
   return out;
 }
 
