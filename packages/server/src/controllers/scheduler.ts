@@ -28,18 +28,26 @@ export function podNeedsScheduling(pod: Pod): boolean {
     pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
-/** Why each node does not fit, in the scheduler's words, or the chosen node. */
+/**
+ * Why each node does not fit, in the scheduler's words, or the chosen node. Each node reports the
+ * first filter it fails, in the default plugin order: NodeUnschedulable, TaintToleration (a node
+ * that is not Ready carries the not-ready taint), NodeAffinity.
+ */
 export function chooseNode(pod: Pod, nodes: Node[], podsOnNode: (node: string) => number): { node?: string; message: string } {
+  if (nodes.length === 0) return { message: 'no nodes available to schedule pods' };
   const reasons = new Map<string, number>();
   const bump = (r: string): void => void reasons.set(r, (reasons.get(r) ?? 0) + 1);
+  const tolerations = pod.spec?.tolerations ?? [];
   const fits: Node[] = [];
   for (const node of nodes) {
-    if (!nodeReady(node)) {
-      bump("node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+    if (node.spec?.unschedulable && !tolerates(tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) {
+      bump('node(s) were unschedulable');
       continue;
     }
-    if (node.spec?.unschedulable) {
-      bump('node(s) were unschedulable');
+    const taints: Taint[] = [...(nodeReady(node) ? [] : [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]), ...(node.spec?.taints ?? [])];
+    const blocking = taints.filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(tolerations, t));
+    if (blocking.length > 0) {
+      bump(`node(s) had untolerated taint {${blocking[0]!.key}: ${blocking[0]!.value ?? ''}}`);
       continue;
     }
     const labels = node.metadata?.labels ?? {};
@@ -47,15 +55,11 @@ export function chooseNode(pod: Pod, nodes: Node[], podsOnNode: (node: string) =
       bump("node(s) didn't match Pod's node affinity/selector");
       continue;
     }
-    const blocking = (node.spec?.taints ?? []).filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations ?? [], t));
-    if (blocking.length > 0) {
-      bump(`node(s) had untolerated taint {${blocking[0]!.key}: ${blocking[0]!.value ?? ''}}`);
-      continue;
-    }
     fits.push(node);
   }
   if (fits.length === 0) {
-    const detail = [...reasons.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([r, n]) => `${n} ${r}`);
+    // FitError.Error(): "<count> <reason>" strings, sorted as strings
+    const detail = [...reasons.entries()].map(([r, n]) => `${n} ${r}`).sort();
     const total = nodes.length;
     const msg = `0/${total} nodes are available${detail.length ? `: ${detail.join(', ')}` : ''}. preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
     return { message: msg };
