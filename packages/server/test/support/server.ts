@@ -42,13 +42,13 @@ export interface TestServer {
 let counter = 0;
 
 /** Polls `predicate` until it returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(what: string, predicate: () => T | Promise<T>, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false | '' | 0>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await predicate();
-      if (v) return v;
+      if (v) return v as Exclude<T, undefined | null | false | '' | 0>;
     } catch (err) {
       last = err;
     }
