@@ -198,6 +198,23 @@ describe('watch', () => {
     w.close();
   });
 
+  test('allowWatchBookmarks: a BOOKMARK with the current resourceVersion every minute', async (t) => {
+    const ns = await ts.namespace('bookmarks');
+    // the server arms its bookmark interval when the watch starts: mock setInterval around that
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const w = await watch(`/api/v1/namespaces/${ns}/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion=${seedRevision}&fieldSelector=metadata.name%3Dnothing`);
+    const created = (await admin.post(`/api/v1/namespaces/${ns}/configmaps`, cm('later'))).json();
+    assert.deepEqual(await w.drain(50), []);
+    t.mock.timers.tick(60_000);
+    const bm = await w.next();
+    assert.equal(bm.type, 'BOOKMARK');
+    assert.equal(bm.object.kind, 'ConfigMap');
+    assert.equal(bm.object.apiVersion, 'v1');
+    assert.equal(bm.object.metadata.annotations, undefined);
+    assert.ok(Number(bm.object.metadata.resourceVersion) >= Number(created.metadata.resourceVersion), JSON.stringify(bm));
+    w.close();
+  });
+
   test('timeoutSeconds ends the stream', async () => {
     const started = Date.now();
     const w = await watch('/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1');

@@ -8,6 +8,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { encodeProtobufObject } from '@boundtoken/api/protobuf';
 import { createSigner, loadSigningKey } from '@boundtoken/token';
 import { forgedTokenCorpus } from '@boundtoken/token/testing';
 import type { Client } from '../support/http.js';
@@ -350,6 +351,24 @@ describe('SelfSubjectReview', () => {
     assert.deepEqual(info.groups, ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated']);
     assert.deepEqual(info.extra[`${EXTRA}/pod-name`], ['p']);
     assert.deepEqual(info.extra[`${EXTRA}/credential-id`], [`JTI=${jwtPayload(token).jti}`]);
+  });
+});
+
+describe('protobuf bodies', () => {
+  test('SelfSubjectReview v1beta1 and TokenReview v1 in protobuf, answered in JSON', async () => {
+    const ssr = encodeProtobufObject({ apiVersion: 'authentication.k8s.io/v1beta1', kind: 'SelfSubjectReview', metadata: {}, status: {} } as never);
+    const whoami = await admin.post('/apis/authentication.k8s.io/v1beta1/selfsubjectreviews', ssr, { contentType: 'application/vnd.kubernetes.protobuf', headers: { accept: 'application/vnd.kubernetes.protobuf,application/json' } });
+    assert.equal(whoami.status, 201, whoami.text);
+    assert.equal(whoami.headers['content-type'], 'application/json');
+    assert.deepEqual(whoami.json(), { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1beta1', metadata: { creationTimestamp: null }, status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'] } } });
+
+    const ns = await ts.namespace('pbreview');
+    const token = await mint(ns, 'default', { audiences: ['vault'] });
+    const tr = encodeProtobufObject({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: { token, audiences: ['vault'] } } as never);
+    const res = await admin.post(REVIEWS, tr, { contentType: 'application/vnd.kubernetes.protobuf' });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.json().status.authenticated, true);
+    assert.deepEqual(res.json().status.audiences, ['vault']);
   });
 });
 
