@@ -70,9 +70,13 @@ export class RequestAuthenticator {
 
   /** Throws 401 for bad credentials (or none, without anonymous access). */
   async authenticate(socket: TLSSocket | undefined, headers: IncomingHttpHeaders): Promise<UserInfo> {
+    // a certificate that does not verify is an authentication error: without another credential
+    // it is a 401 even with anonymous access on (union.NewFailOnError(…, anonymous))
+    let badCertificate = false;
     if (this.options.clientCertificates && socket && 'getPeerCertificate' in socket) {
       const user = userFromClientCertificate(socket);
       if (user) return withAuthenticatedGroup(user);
+      badCertificate = !socket.authorized && Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
     }
     const token = bearerToken(headers);
     if (token !== undefined) {
@@ -80,7 +84,7 @@ export class RequestAuthenticator {
       if (r.kind === 'ok') return r.user;
       throw unauthorized();
     }
-    if (headers.authorization) throw unauthorized();
+    if (headers.authorization || badCertificate) throw unauthorized();
     if (this.options.anonymous) {
       return { name: USER_ANONYMOUS, uid: '', groups: [GROUP_UNAUTHENTICATED], extra: {} };
     }
