@@ -218,6 +218,19 @@ describe('anonymous access on', () => {
     assert.equal((await ts.anonymous.get('/healthz')).status, 200);
   });
 
+  test('a client certificate from another CA is 401, not anonymous', async () => {
+    const otherCa = await createCA('not-the-cluster-ca');
+    const pair = await issueCertificate(otherCa, { commonName: 'mallory', client: true });
+    const mallory = new Client(ts.url, { ca: ts.handle.pki.ca.certPem, cert: pair.certPem, key: pair.keyPem });
+    try {
+      const res = await mallory.get('/.well-known/openid-configuration');
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.json(), UNAUTHORIZED);
+    } finally {
+      mallory.close();
+    }
+  });
+
   test('a bad bearer token is still 401, not anonymous', async () => {
     const res = await ts.withToken('bogus').get('/.well-known/openid-configuration');
     assert.equal(res.status, 401);
