@@ -308,6 +308,8 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
     case 'update': {
       const ctx = operationContext(rr, sub);
       const obj = decodeObject(rr.req.headers['content-type'], rawBody(rr.req), expectedKind(def), ctx.fieldValidation, ctx.warnings);
+      // checkName: the body must name the object; an empty name does not match either
+      if (!obj.metadata?.name) throw badRequest(`the name of the object () does not match the name on the URL (${info.name})`);
       const { object, created } = await registry.update(def, ctx, ns, info.name, obj);
       return sendJson(rr.reply, created ? 201 : 200, object, rr.warnings);
     }
