@@ -346,6 +346,15 @@ describe('update', () => {
     assert.equal(res.json().message, 'the name of the object (other) does not match the name on the URL (u)');
   });
 
+  test('a body without a name is 400 (the names must match, and an empty one does not)', async () => {
+    const ns = await ts.namespace('noname');
+    await mustCreate(`/api/v1/namespaces/${ns}/configmaps`, cm('u', { a: '1' }));
+    const res = await admin.put(`/api/v1/namespaces/${ns}/configmaps/u`, { data: { a: '2' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.json().message, 'the name of the object () does not match the name on the URL (u)');
+    assert.deepEqual((await admin.get(`/api/v1/namespaces/${ns}/configmaps/u`)).json().data, { a: '1' });
+  });
+
   test('a namespace in the body that differs from the URL is 400', async () => {
     const ns = await ts.namespace('nsupd');
     await mustCreate(`/api/v1/namespaces/${ns}/configmaps`, cm('u'));
