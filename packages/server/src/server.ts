@@ -397,7 +397,13 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
         readyz: [
           { name: 'ping', check: async () => undefined },
           { name: store.backend === 'etcd' ? 'etcd' : 'storage', check: () => store.ping() },
-          { name: 'informer-sync', check: async () => undefined },
+          {
+            name: 'informer-sync',
+            check: async () => {
+              // the caches hold every write the store has acknowledged (etcd: within the barrier's 2 s)
+              if ((await registry.sync()) !== 'fresh') throw new Error('the informer caches lag behind the store');
+            },
+          },
         ],
       },
       log,
