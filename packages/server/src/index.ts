@@ -9,3 +9,4 @@ export type { ServerFlags, ServerOptions, StorageBackend, AuthorizationMode } fr
 export { bootstrapPki, mintKubeconfig, pkiPaths, writeAdminKubeconfig, servingSans } from './pki/bootstrap.js';
 export type { Pki, PkiPaths, MintOptions } from './pki/bootstrap.js';
 export { kubeconfigYaml } from './pki/kubeconfig.js';
+export { atomicWriteFileSync } from './util/atomic-write.js';

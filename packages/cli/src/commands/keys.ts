@@ -6,10 +6,9 @@
  *   keys kid FILE
  *       prints the kid and algorithm of every verification key in a PEM file (keyutil rules).
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { atomicWriteFileSync } from '@boundtoken/server';
 import { KeyError, generateSigningKey, loadPublicKeys, publicKeyPem, type GenerateKeyOptions } from '@boundtoken/token';
 import { CliError } from '../errors.js';
 
@@ -86,8 +85,8 @@ export function runGenerate(flags: GenerateFlags, io: KeysIo): void {
   }
   const key = generateSigningKey(options);
   try {
-    atomicWrite(privatePath, key.privateKeyPem, 0o600);
-    atomicWrite(publicPath, publicKeyPem(key), 0o644);
+    atomicWriteFileSync(privatePath, key.privateKeyPem, 0o600);
+    atomicWriteFileSync(publicPath, publicKeyPem(key), 0o644);
   } catch (err) {
     throw new CliError(`keys generate: cannot write ${privatePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -108,43 +107,5 @@ export function runKid(file: string, io: KeysIo): void {
   } catch (err) {
     if (err instanceof KeyError) throw new CliError(`keys kid: ${file}: ${err.message}`);
     throw err;
-  }
-}
-
-/**
- * Writes a file atomically with `mode`: a temporary file in the same directory, fsync, rename,
- * fsync the directory. An existing file is replaced whole or not at all.
- */
-function atomicWrite(path: string, data: string, mode: number): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    fchmodSync(fd, mode); // exactly `mode`, whatever the umask
-    const buf = Buffer.from(data);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw err;
-  }
-  try {
-    const dfd = openSync(dir, 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // some filesystems refuse fsync on directories
   }
 }

@@ -9,7 +9,7 @@
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
 import { createCA, describeCertificate, issueCertificate, signedBy, type KeyPairPem } from './certs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -166,6 +166,7 @@ export async function mintKubeconfig(o: MintOptions): Promise<void> {
   const paths = pkiPaths(o.dataDir);
   const ca = readPair(paths.caCert, paths.caKey);
   if (!ca) throw new Error(`no certificate authority in ${paths.dir} (start the server once with --data-dir ${o.dataDir})`);
+  mkdirSync(dirname(o.out), { recursive: true, mode: 0o700 });
   const pair = await issueCertificate(ca, {
     commonName: o.user,
     organizations: o.groups ?? [],

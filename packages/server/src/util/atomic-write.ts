@@ -1,22 +1,30 @@
 /**
- * Writes a single file atomically: a temporary file in the same directory, fsync, rename over the
- * target, fsync the directory. Readers see the old file or the new one, never a part.
+ * Writes a single file atomically with exactly `mode`: a temporary file in the same directory,
+ * fsync, rename over the target, fsync the directory. Readers see the old file or the new one,
+ * never a part; an existing file is replaced whole or not at all.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export function atomicWriteFileSync(path: string, data: string | Buffer, mode = 0o600): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w', mode);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
   try {
+    fchmodSync(fd, mode); // exactly `mode`, whatever the umask
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off);
     fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
     try {
       unlinkSync(tmp);
     } catch {
@@ -24,8 +32,6 @@ export function atomicWriteFileSync(path: string, data: string | Buffer, mode = 
     }
     throw err;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
   try {
     const dfd = openSync(dir, 'r');
     fsyncSync(dfd);
