@@ -258,7 +258,7 @@ export function invalid(gk: GroupKind, name: string, errors: FieldError[]): Stat
   }));
   const joined = messages.length === 1 ? messages[0] : `[${messages.join(', ')}]`;
   return new StatusError(422, 'Invalid', `${qualifiedKind(gk)} "${name}" is invalid: ${joined}`, {
-    name,
+    ...(name ? { name } : {}),
     ...(gk.group ? { group: gk.group } : {}),
     kind: gk.kind,
     causes,

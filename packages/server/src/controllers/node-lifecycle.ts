@@ -1,7 +1,8 @@
 /**
  * Node lifecycle: a node whose agent stopped posting status (no heartbeat in the node's Ready
  * condition or its `kube-node-lease` Lease for 40 s, the node-monitor grace period) is marked
- * `Ready=Unknown` and tainted unreachable, as kube-controller-manager does.
+ * `Ready=Unknown` (reason NodeStatusUnknown), as kube-controller-manager does; the scheduler then
+ * places nothing there. (Taint-based eviction is not implemented: no containers run here.)
  */
 import type { Lease, Node } from '@boundtoken/api';
 import type { Registry } from '../registry/registry.js';

@@ -120,23 +120,17 @@ describe('TokenRequest limits', () => {
     details: { group: 'authentication.k8s.io', kind: 'TokenRequest', causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${value}: ${detail}`, field: 'spec.expirationSeconds' }] },
     code: 422,
   });
-  const withoutName = (status: { details?: { name?: string } }): object => {
-    // @boundtoken/api sets details.name '' where Kubernetes omits it (see the todo in http/bodies)
-    const copy = structuredClone(status);
-    if (copy.details?.name === '') delete copy.details.name;
-    return copy;
-  };
 
   test('599 s is below the 10 minute minimum', async () => {
     const res = await request({ expirationSeconds: 599 });
     assert.equal(res.status, 422);
-    assert.deepEqual(withoutName(res.body), invalid(599, 'may not specify a duration less than 10 minutes'));
+    assert.deepEqual(res.body, invalid(599, 'may not specify a duration less than 10 minutes'));
   });
 
   test('2^32 + 1 s is above the maximum', async () => {
     const res = await request({ expirationSeconds: 2 ** 32 + 1 });
     assert.equal(res.status, 422);
-    assert.deepEqual(withoutName(res.body), invalid(2 ** 32 + 1, 'may not specify a duration larger than 2^32 seconds'));
+    assert.deepEqual(res.body, invalid(2 ** 32 + 1, 'may not specify a duration larger than 2^32 seconds'));
   });
 
   test('600 s and 2^32 s are the bounds, inclusive', async (t) => {
