@@ -159,7 +159,8 @@ export function createInformer<T extends KubeObject = KubeObject>(options: Infor
     window.push(event);
     if (window.length > windowSize) {
       const dropped = window.shift()!;
-      windowStart = dropped.revision;
+      // a relist's events carry their objects' older revisions: the window still starts at the list
+      windowStart = Math.max(windowStart, dropped.revision);
     }
     for (const l of listeners) l(event);
     for (const h of handlers) {
