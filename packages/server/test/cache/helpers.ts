@@ -46,6 +46,7 @@ export class StoreView implements Store {
   readonly calls: Record<Call, number> = { currentRevision: 0, get: 0, list: 0, create: 0, update: 0, delete: 0, compact: 0 };
   readonly #store: Store;
   #held: (() => void)[] | undefined;
+  readonly #watches = new Set<{ fail: (err: StoreError) => void }>();
 
   constructor(store: Store, backend = store.backend) {
     this.#store = store;
@@ -101,6 +102,15 @@ export class StoreView implements Store {
     for (const deliver of held) deliver();
   }
 
+  /** Ends this view's live watches with `err`, as a lost connection would. */
+  failWatches(err: StoreError): void {
+    for (const w of [...this.#watches]) w.fail(err);
+  }
+
+  get liveWatches(): number {
+    return this.#watches.size;
+  }
+
   watch(prefix: string, o: WatchOptions): Watch {
     let stopped = false;
     const deliver = (fn: () => void): void => {
@@ -110,15 +120,31 @@ export class StoreView implements Store {
       if (this.#held) this.#held.push(run);
       else run();
     };
+    const entry = {
+      fail: (err: StoreError): void => {
+        this.#watches.delete(entry);
+        inner.stop();
+        // what was already delivered (or held) comes first; nothing after the error
+        deliver(() => {
+          stopped = true;
+          o.onError(err);
+        });
+      },
+    };
     const inner = this.#store.watch(prefix, {
       ...(o.afterRevision !== undefined ? { afterRevision: o.afterRevision } : {}),
       onEvent: (ev: StoreEvent) => deliver(() => o.onEvent(ev)),
-      onError: (err) => deliver(() => o.onError(err)),
+      onError: (err) => {
+        this.#watches.delete(entry);
+        deliver(() => o.onError(err));
+      },
       ...(o.onProgress ? { onProgress: (rev: number) => deliver(() => o.onProgress!(rev)) } : {}),
     });
+    this.#watches.add(entry);
     return {
-      stop() {
+      stop: () => {
         stopped = true;
+        this.#watches.delete(entry);
         inner.stop();
       },
     };
