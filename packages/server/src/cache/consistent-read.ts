@@ -78,7 +78,12 @@ export function createReadBarrier(o: ReadBarrierOptions): ReadBarrier {
     // one timer per round, not per request: a busy replica answers many requests per round
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the store did not tell its revision within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        // a read that does not answer in time failed too: the requests that follow answer at once
+        // instead of each waiting for a hung store (the read still sets `available` if it ends)
+        available = false;
+        reject(new Error(`the store did not tell its revision within ${timeoutMs} ms`));
+      }, timeoutMs);
       timer.unref();
     });
     // a read that outlives the timeout still updates `available` when it ends
