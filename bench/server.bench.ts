@@ -239,7 +239,7 @@ try {
   console.log(`server under test: node packages/cli/bin/boundtoken.js ${server.args.join(' ').replace(/--data-dir \S+/, '--data-dir <tmp>')}  (compiled CLI, own process)`);
   console.log(`baseline: a plain node:https server in its own process, the same serving certificate, client CA, requestCert and TLS ≥ 1.2`);
   console.log(`load generator: this process (autocannon, ${CONNECTIONS} keep-alive connections, client certificates); ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} at start`);
-  console.log(`rates: best of ${ROUNDS} interleaved rounds of ${SECONDS} s; µs CPU/req: the server process's CPU time per request (median of the rounds)`);
+  console.log(`rates: best of ${ROUNDS} interleaved rounds of ${SECONDS} s, each counted after every connection's TLS handshake; µs CPU/req: the server process's CPU time per request (median of the rounds)`);
   const { podPath } = await createWorkload(server);
   const summary: string[] = [];
   summary.push(...(await benchGet(server, podPath)));

@@ -180,9 +180,15 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
       peakRate(url, reviewer, req, { connections: CONNECTIONS, seconds: SECONDS, serverPids: [pid], ...(amount !== undefined ? { amount } : {}) });
     await peak(empty.url, empty.pid, cachedReq); // warm-up
     // distinct tokens: a first batch measures the uncached rate, which sizes the rest (about
-    // UNCACHED_SECONDS per round, and two runs at half the rate)
-    const started = Date.now();
-    const tokens = await mintTokens(s, 1000 + 2 * CONNECTIONS);
+    // UNCACHED_SECONDS per round; then two runs at half the measured rate)
+    let mintSeconds = 0;
+    const mint = async (n: number): Promise<string[]> => {
+      const started = Date.now();
+      const minted = await mintTokens(s, n);
+      mintSeconds += (Date.now() - started) / 1000;
+      return minted;
+    };
+    const tokens = await mint(1000 + 2 * CONNECTIONS);
     let next = 0;
     const fresh = (): string => {
       if (next >= tokens.length) throw new Error('ran out of distinct tokens');
@@ -190,9 +196,7 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
     };
     const probe = await peak(server.url, server.pid, { method: 'POST', path: REVIEW_PATH, body: fresh }, 1000);
     const perRound = Math.min(10_000, Math.max(500, Math.round(probe.rps * UNCACHED_SECONDS)));
-    const paced = 2 * Math.round((probe.rps / 2) * PACED_SECONDS);
-    tokens.push(...(await mintTokens(s, perRound * ROUNDS + paced + 2 * CONNECTIONS * (ROUNDS + 2))));
-    console.log(`\n(minted ${tokens.length} distinct tokens with the server's key in ${((Date.now() - started) / 1000).toFixed(1)} s, for the uncached reviews)`);
+    tokens.push(...(await mint(perRound * ROUNDS + 2 * CONNECTIONS * (ROUNDS + 2))));
     for (const t of [tokens[0]!, tokens[tokens.length - 1]!]) {
       const r = await review(reviewer, t);
       if (r.status?.authenticated !== true) throw new Error(`a minted token does not authenticate: ${r.status?.error}`);
@@ -212,8 +216,12 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
       base,
       { [uncached.name]: 0.5, [cached.name]: 0.8 },
     );
+    // two runs at half the uncached peak, with tokens no run has used
+    const halfRate = Math.max(1, Math.round(uncached.rps / 2));
+    tokens.push(...(await mint(Math.max(0, 2 * halfRate * PACED_SECONDS + 4 * CONNECTIONS - (tokens.length - next)))));
+    console.log(`  (${tokens.length} distinct tokens, minted with the server's key in ${mintSeconds.toFixed(1)} s, for the uncached reviews)`);
     const halfUncached = await pacedBest(server.url, reviewer, uncachedReq, {
-      rate: Math.max(1, Math.min(Math.round(uncached.rps / 2), Math.floor((tokens.length - next - CONNECTIONS) / (2 * PACED_SECONDS)))),
+      rate: halfRate,
       seconds: PACED_SECONDS,
       connections: CONNECTIONS,
       serverPids: [server.pid],
@@ -235,7 +243,7 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
 const summary: string[] = [];
 console.log(`servers under test: node packages/cli/bin/boundtoken.js server --storage-backend ${STORAGE} … (compiled CLI, own process, ${cores} signing workers); ES256: + --service-account-signing-key-file <P-256 key>`);
 console.log(`load generator: this process (autocannon for peaks, an undici open loop for fixed rates; keep-alive, client certificates); ${cores} cores, load average ${loadavg()[0]!.toFixed(1)} at start`);
-console.log(`peaks: best of ${ROUNDS} interleaved rounds of ${SECONDS} s; latencies: ${PACED_SECONDS} s at half the peak rate, the better of 2 runs`);
+console.log(`peaks: best of ${ROUNDS} interleaved rounds of ${SECONDS} s, each counted after every connection's TLS handshake; latencies: ${PACED_SECONDS} s at half the peak rate, the better of 2 runs`);
 
 const rsa = await startCliServer(['--storage-backend', STORAGE]);
 try {

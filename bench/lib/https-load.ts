@@ -3,7 +3,8 @@
  * in another process (see `servers.ts`), with keep-alive connections and a client certificate:
  *
  * - `peakRate` — closed loop: `connections` keep-alive connections, each sending its next request
- *   as soon as the previous answer arrives (autocannon, which speaks HTTPS with `tlsOptions`);
+ *   as soon as the previous answer arrives (autocannon, which speaks HTTPS with `tlsOptions`),
+ *   measured in the steady state: after every connection's TLS handshake, before the tail;
  * - `pacedRate` — open loop at a fixed rate (undici Pool): request i is due at t0 + i/rate and its
  *   latency counts from that moment, so a server that falls behind shows its queueing in the
  *   percentiles (no coordinated omission); microsecond resolution. The connections are opened
@@ -95,7 +96,7 @@ type Autocannon = (opts: {
   amount?: number;
   tlsOptions: object;
   requests: object[];
-}) => Promise<{ requests: { total: number; average: number }; duration: number; non2xx: number; errors: number; timeouts: number; '2xx': number }>;
+}) => Promise<{ non2xx: number; errors: number; timeouts: number; '2xx': number }> & { on(event: 'response', listener: () => void): void };
 const autocannonModule = 'autocannon';
 
 function bodyFor(req: LoadRequest): (i: number) => string | undefined {
@@ -123,20 +124,35 @@ export async function peakRate(
   const request = dynamic
     ? { method: req.method, path: req.path, headers, setupRequest: (r: object) => ({ ...r, body: body(i++) }) }
     : { method: req.method, path: req.path, headers, ...(req.body !== undefined ? { body: req.body } : {}) };
-  const meter = cpuMeter(opts.serverPids);
-  const start = performance.now();
-  const r = await autocannon({
+  // the steady state only: from the moment every connection has had its first answer (TLS
+  // handshakes done) to the last answers, leaving out the last `connections` (the tail, when
+  // connections run out of work one by one)
+  const c = opts.connections;
+  const times: number[] = [];
+  let meter: (() => CpuUse) | undefined;
+  const run = autocannon({
     url,
-    connections: opts.connections,
+    connections: c,
     pipelining: 1,
     ...(opts.amount !== undefined ? { amount: opts.amount } : { duration: opts.seconds }),
     tlsOptions: { ca: id.ca, ...(id.cert ? { cert: id.cert, key: id.key } : {}) },
     requests: [request],
   });
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = meter();
-  const total = r['2xx'] + r.non2xx;
-  return { rps: total / seconds, requests: total, seconds, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpu };
+  run.on('response', () => {
+    times.push(performance.now());
+    if (times.length === c) meter = cpuMeter(opts.serverPids);
+  });
+  const r = await run;
+  const cpu = meter ? meter() : { server: 0, loader: 0 };
+  const n = times.length;
+  if (n < 3 * c) throw new Error(`too few answers to measure (${n} with ${c} connections): run longer`);
+  const seconds = (times[n - c - 1]! - times[c - 1]!) / 1000;
+  const requests = n - 2 * c;
+  // CPU was metered from the start of the window to the end of the run (n - c answers): as CPU
+  // per answer, times the window's rate, it is the share of a core the window's rate took
+  const metered = (performance.now() - times[c - 1]!) / 1000;
+  const share = (f: number): number => ((f * metered) / (n - c)) * (requests / seconds);
+  return { rps: requests / seconds, requests, seconds, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpu: { server: share(cpu.server), loader: share(cpu.loader) } };
 }
 
 /**
