@@ -11,7 +11,9 @@
  * together; instead of sending all those TokenRequests in one burst, a refresh whose cached token
  * still has more than 10 % of its lifetime left takes the next free slot of `refreshQps` and keeps
  * serving the cached token until its slot comes (`nextRefreshAt` tells the caller when to come back).
- * Tokens closer to expiry refresh immediately.
+ * When more refreshes are due than the rate allows before a token reaches 90 % of its lifetime, that
+ * token picks a random time in the rest of its window instead, so the overflow is spread too.
+ * Tokens past 90 % refresh immediately.
  */
 import type { TokenRequest } from '@boundtoken/api';
 import { systemClock, type Clock, type Random } from './clock.js';
@@ -161,10 +163,16 @@ export class TokenManager {
     }
     if (!this.requiresRefresh(entry.response)) return false;
     if (entry.failures > 0 || now > urgentAt(entry.response) || !Number.isFinite(this.slotMs)) return true;
-    const slot = Math.max(now, this.nextSlot);
-    // no slot before the urgent point: refresh now, without taking a slot from the others
-    if (slot > urgentAt(entry.response)) return true;
-    this.nextSlot = slot + this.slotMs;
+    const urgent = urgentAt(entry.response);
+    let slot = Math.max(now, this.nextSlot);
+    if (slot > urgent) {
+      // more refreshes are due than the rate allows before this token's urgent point: take a
+      // random time in what is left of its window instead of a slot, so the overflow is spread
+      // out rather than sent at once
+      slot = now + Math.floor(this.random() * (urgent - now));
+    } else {
+      this.nextSlot = slot + this.slotMs;
+    }
     if (slot <= now) return true;
     entry.slotAt = slot;
     return false;

@@ -329,6 +329,24 @@ describe('TokenManager pacing', () => {
     assert.equal(h.calls.length, 4);
   });
 
+  test('overflow: a token with no slot before 90 % picks a random time in the rest of its window', async () => {
+    const h = harness({ refreshQps: 1 / 300 });
+    for (const p of ['a', 'b', 'c']) await get(h, request(p));
+    h.clock.t = T0 + 2880 * S + 1;
+    h.rand.value = 0.5;
+    for (const p of ['a', 'b', 'c']) await get(h, request(p));
+    // a: the free slot; b: the next slot, 300 s later; c: halfway between now and 3240 s
+    assert.deepEqual(
+      h.calls.slice(3).map((c) => c.spec.boundObjectRef!.uid),
+      ['a'],
+    );
+    assert.equal(h.tm.nextRefreshAt('b'), T0 + 2880 * S + 1 + 300 * S);
+    assert.equal(h.tm.nextRefreshAt('c'), T0 + 2880 * S + 1 + Math.floor((360 * S - 1) * 0.5));
+    h.clock.t = h.tm.nextRefreshAt('c')!;
+    await get(h, request('c'));
+    assert.equal(h.calls.length, 5);
+  });
+
   test('a token whose slot would come after 90 % of its lifetime is not held back', async () => {
     const h = harness({ refreshQps: 1 / 300 });
     for (const p of ['a', 'b', 'c']) await get(h, request(p));
