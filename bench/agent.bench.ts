@@ -180,7 +180,7 @@ function printResults(r: {
   console.log(`  CPU when idle: ${(r.idleCpu * 100).toFixed(2)} % of one core`);
   console.log(`  token requests: ${r.busy.requests}`);
   console.log(`\nlargest number of token refreshes in any one second (${r.busy.pods} tokens issued within ${(r.projected / 1000).toFixed(1)} s)`);
-  const row = (label: string, v: string) => console.log(`  ${label.padEnd(64)}${v}`);
+  const row = (label: string, v: string) => console.log(`  ${label.padEnd(66)}${v}`);
   for (const [life, sim] of [
     ['3607 s tokens', r.simulated],
     [`${SHORT_TOKEN_SECONDS} s tokens`, r.simulatedShort],
