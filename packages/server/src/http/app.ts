@@ -145,6 +145,8 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     requestTimeout: 0,
     keepAliveTimeout: 90_000,
     return503OnClosing: true,
+    // watches and idle keep-alive connections must not hold shutdown open
+    forceCloseConnections: true,
     exposeHeadRoutes: false,
   }) as unknown as FastifyInstance;
 
