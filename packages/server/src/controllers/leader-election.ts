@@ -33,6 +33,16 @@ function microTime(d: Date): string {
   return d.toISOString().replace(/Z$/, '000Z');
 }
 
+/** `p`, or a rejection after `ms` (a hung store must not hold up stepping down or stopping). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the store within ${ms} ms`)), Math.max(0, ms));
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+}
+
 export function startLeaderElection(o: LeaderElectionOptions): LeaderElector {
   const leaseDuration = o.leaseDurationSeconds ?? 15;
   const renewDeadline = o.renewDeadlineMs ?? 10_000;
@@ -44,6 +54,8 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElector {
   let lastRenew = 0;
   let observedHolder = '';
   let timer: NodeJS.Timeout | undefined;
+  /** The acquire-or-renew round in progress. */
+  let round: Promise<void> = Promise.resolve();
 
   const becomeFollower = (): void => {
     if (!leader) return;
@@ -86,7 +98,8 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElector {
       l.metadata!.resourceVersion = existing.metadata!.resourceVersion!;
       const s = (l.spec ??= {});
       if (s.holderIdentity !== o.identity) {
-        s.leaseTransitions = (s.leaseTransitions ?? 0) + (s.holderIdentity ? 1 : 0);
+        // as client-go: every acquisition by another candidate is a transition, after a release too
+        s.leaseTransitions = (s.leaseTransitions ?? 0) + 1;
         s.acquireTime = microTime(now);
       }
       s.holderIdentity = o.identity;
@@ -100,7 +113,10 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElector {
   const loop = async (): Promise<void> => {
     if (stopped) return;
     try {
-      const held = await tryAcquireOrRenew();
+      // a leader steps down at the renew deadline however long the store takes to answer
+      const held = await within(tryAcquireOrRenew(), leader ? lastRenew + renewDeadline - Date.now() : renewDeadline);
+      // stop() came meanwhile: it gives back what this round may have taken
+      if (stopped) return;
       if (held) {
         lastRenew = Date.now();
         if (!leader) {
@@ -112,33 +128,39 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElector {
         becomeFollower();
       }
     } catch (err) {
+      if (stopped) return;
       if (!(isStatusError(err) && err.code === 409)) {
         o.log.warn({ err: (err as Error).message }, 'leader election: acquiring or renewing the lease failed');
       }
-      if (leader && Date.now() - lastRenew > renewDeadline) becomeFollower();
+      if (leader && Date.now() - lastRenew >= renewDeadline) becomeFollower();
     }
     if (!stopped) {
-      timer = setTimeout(() => void loop(), retryPeriod);
+      timer = setTimeout(() => (round = loop()), retryPeriod);
       timer.unref();
     }
   };
-  void loop();
+  round = loop();
 
   return {
     isLeader: () => leader,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      if (!leader) return;
       becomeFollower();
-      // release: an expired renew time lets the next candidate take over without waiting
+      // a round in flight may be taking the Lease right now (a first acquisition too): let it end
+      await round;
+      // release: an expired renew time lets the next candidate take over without waiting (a no-op
+      // without a write unless this replica holds the Lease)
       try {
-        await o.registry.guaranteedUpdate<Lease>(def, ctx(), o.namespace, o.name, (l) => {
-          if (l.spec?.holderIdentity !== o.identity) return undefined;
-          l.spec.holderIdentity = '';
-          l.spec.renewTime = microTime(new Date(0));
-          return l;
-        });
+        await within(
+          o.registry.guaranteedUpdate<Lease>(def, ctx(), o.namespace, o.name, (l) => {
+            if (l.spec?.holderIdentity !== o.identity) return undefined;
+            l.spec.holderIdentity = '';
+            l.spec.renewTime = microTime(new Date(0));
+            return l;
+          }),
+          renewDeadline,
+        );
       } catch {
         // the lease will expire on its own
       }
