@@ -43,6 +43,8 @@ type Call = 'currentRevision' | 'get' | 'list' | 'create' | 'update' | 'delete' 
 export class StoreView implements Store {
   readonly backend: string;
   outage: Outage;
+  /** Each read and write answers this much later (a slow link to the store). */
+  latencyMs = 0;
   readonly calls: Record<Call, number> = { currentRevision: 0, get: 0, list: 0, create: 0, update: 0, delete: 0, compact: 0 };
   readonly #store: Store;
   #held: (() => void)[] | undefined;
@@ -57,7 +59,7 @@ export class StoreView implements Store {
     this.calls[name]++;
     if (this.outage === 'hang') return new Promise<R>(() => undefined);
     if (this.outage === 'fail') return Promise.reject(new StoreError('ERR_STORE_UNAVAILABLE', `${name}: the store is unreachable from this view`));
-    return fn();
+    return this.latencyMs > 0 ? sleep(this.latencyMs).then(fn) : fn();
   }
 
   currentRevision(): Promise<number> {
