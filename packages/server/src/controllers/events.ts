@@ -11,7 +11,12 @@ export interface EventRecorder {
   record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
-export function createEventRecorder(registry: Registry, component: string, onError?: (err: unknown) => void): EventRecorder {
+export function createEventRecorder(
+  registry: Registry,
+  component: string,
+  onError?: (err: unknown) => void,
+  clock: () => Date = () => new Date(),
+): EventRecorder {
   const recent = new Map<string, { name: string; at: number }>();
   return {
     record(obj, type, reason, message) {
@@ -19,7 +24,7 @@ export function createEventRecorder(registry: Registry, component: string, onErr
       if (!def) return;
       const ns = obj.metadata?.namespace || 'default';
       const key = `${obj.metadata?.uid}/${reason}/${message}`;
-      const now = new Date();
+      const now = clock();
       const seen = recent.get(key);
       void (async () => {
         try {
