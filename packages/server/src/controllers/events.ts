@@ -11,6 +11,9 @@ export interface EventRecorder {
   record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
+/** Events waiting to be written beyond which new ones are dropped (client-go's queue holds 1000). */
+const MAX_PENDING = 1000;
+
 export function createEventRecorder(
   registry: Registry,
   component: string,
@@ -18,6 +21,10 @@ export function createEventRecorder(
   clock: () => Date = () => new Date(),
 ): EventRecorder {
   const recent = new Map<string, { name: string; at: number }>();
+  // one write at a time, in order, as client-go's recorder sink: a repeat recorded while the first
+  // occurrence is being written finds it and counts, instead of creating a second Event
+  let tail: Promise<void> = Promise.resolve();
+  let pending = 0;
   return {
     record(obj, type, reason, message) {
       const def = registry.def('', 'events');
@@ -25,9 +32,14 @@ export function createEventRecorder(
       const ns = obj.metadata?.namespace || 'default';
       const key = `${obj.metadata?.uid}/${reason}/${message}`;
       const now = clock();
-      const seen = recent.get(key);
-      void (async () => {
+      if (pending >= MAX_PENDING) {
+        onError?.(new Error(`${MAX_PENDING} events are waiting to be written: dropped ${reason} for ${ns}/${obj.metadata?.name}`));
+        return;
+      }
+      pending++;
+      tail = tail.then(async () => {
         try {
+          const seen = recent.get(key);
           if (seen && now.getTime() - seen.at < 600_000 && registry.get(def, ns, seen.name)) {
             await registry.guaranteedUpdate<Event>(def, controllerContext(component), ns, seen.name, (e) => {
               e.count = (e.count ?? 1) + 1;
@@ -66,8 +78,10 @@ export function createEventRecorder(
           if (recent.size > 10_000) recent.delete(recent.keys().next().value!);
         } catch (err) {
           onError?.(err);
+        } finally {
+          pending--;
         }
-      })();
+      });
     },
   };
 }
