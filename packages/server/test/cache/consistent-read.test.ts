@@ -11,11 +11,16 @@ import { createMemoryStore, type Store } from '@boundtoken/store';
 import { createReadBarrier, type Freshness, type ReadBarrier } from '../../src/cache/consistent-read.js';
 import { createInformer, type Informer } from '../../src/cache/informer.js';
 import { createCacheGroup, type CacheGroup } from '../../src/cache/shared-watch.js';
+import { AdmissionChain } from '../../src/admission/types.js';
+import { controllerContext } from '../../src/controllers/context.js';
+import { Registry } from '../../src/registry/registry.js';
+import { coreResources } from '../../src/registry/resources/core.js';
 import { alive, StoreView } from './helpers.js';
 
 const TIMEOUT_MS = 60;
 
-const groups: CacheGroup[] = [];
+/** Cache groups and registries to stop after each test. */
+const groups: { stop(): void }[] = [];
 afterEach(() => {
   for (const g of groups.splice(0)) g.stop();
 });
@@ -288,5 +293,43 @@ describe('read barrier: recent(maxStalenessMs)', () => {
     await alive(new Promise((resolve) => setTimeout(resolve, 5)));
     assert.equal(r.barrier.available, true);
     assert.equal(await alive(r.barrier.recent(MAX)), 'fresh');
+  });
+});
+
+describe('Registry.sync() and syncRecent() on a shared store', () => {
+  test('a replica reads what another acknowledged: sync waits for its lagging caches', async () => {
+    const store = createMemoryStore();
+    const make = async (consistentReads: boolean): Promise<{ view: StoreView; registry: Registry }> => {
+      const view = new StoreView(store);
+      const registry = new Registry({ store: view, defs: coreResources, admission: new AdmissionChain([]), consistentReads });
+      await registry.start();
+      groups.push(registry);
+      return { view, registry };
+    };
+    const a = await make(true);
+    const b = await make(true);
+    const solo = await make(false);
+    assert.equal(b.registry.sharedStore, true);
+    assert.equal(solo.registry.sharedStore, false);
+    const def = a.registry.def('', 'configmaps')!;
+
+    b.view.holdWatch();
+    solo.view.holdWatch();
+    await a.registry.create(def, controllerContext('test'), 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c1' } });
+    assert.equal(b.registry.get(def, 'default', 'c1'), undefined);
+    // without consistent reads the caches count as fresh (this process made every write itself)
+    assert.equal(await solo.registry.sync(), 'fresh');
+    assert.equal(await solo.registry.syncRecent(100), 'fresh');
+    assert.equal(solo.registry.get(def, 'default', 'c1'), undefined);
+
+    const answer = b.registry.sync();
+    setTimeout(() => b.view.releaseWatch(), 20);
+    assert.equal(await alive(answer), 'fresh');
+    assert.ok(b.registry.get(def, 'default', 'c1'));
+    // a round just completed: within the bound, syncRecent answers without another store read
+    const reads = b.view.calls.currentRevision;
+    assert.equal(await b.registry.syncRecent(10_000), 'fresh');
+    assert.equal(b.view.calls.currentRevision, reads);
+    solo.view.releaseWatch();
   });
 });
