@@ -5,13 +5,15 @@
  *   admin's system:masters, and a user allowed by an RBAC ClusterRoleBinding), the informer cache
  *   read, serialisation — as a ratio to an empty endpoint on a plain `node:https` server with the
  *   same TLS setup (target ≥ 0.6×);
- * - watch fan-out: 100 HTTPS watchers of the pods of a namespace, then updates to a pod: the delay
- *   from each write to the last watcher, events delivered per second, and the update rate with
- *   100 watchers as a ratio to the same updates without watchers.
+ * - watch fan-out: 100 HTTPS watchers of the pods of a namespace, then merge-patch updates of
+ *   pods (4 writers, one pod each): the delay from each write to the last watcher, events
+ *   delivered per second, the update rate with 100 watchers as a ratio to the same updates
+ *   without watchers, and the server CPU per delivered event.
  *
- * The server is the compiled `boundtoken server` CLI in its own process (what users run), the
- * baseline another process; the load generator (autocannon, keep-alive, client certificates) and
- * the watchers run in this process, so on a 2-core machine each side has about one core.
+ * The server is the compiled `boundtoken server` CLI in its own process (what users run; memory
+ * store by default, BENCH_STORAGE=sqlite for the embedded default), the baseline another process;
+ * the load generator (autocannon, keep-alive, client certificates) and the watchers run in this
+ * process, so on a 2-core machine each side has about one core.
  *
  *   npm run bench -- server
  */
