@@ -78,6 +78,8 @@ export type WatchSink<T extends KubeObject = KubeObject> = (type: 'ADDED' | 'MOD
 
 /** Retries of a patch or controller update that lost a compare-and-swap race. */
 const CONFLICT_RETRIES = 5;
+/** How long a read-modify-write keeps retrying lost races before answering 409. */
+const UPDATE_RETRY_BUDGET_MS = 10_000;
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function randomSuffix(n = 5): string {
@@ -654,8 +656,10 @@ export class Registry {
     mutate: (current: T) => T | undefined | Promise<T | undefined>,
     options: { createIfMissing?: () => Promise<T> } = {},
   ): Promise<{ object: T; created: boolean }> {
+    const deadline = Date.now() + UPDATE_RETRY_BUDGET_MS;
     for (let attempt = 0; ; attempt++) {
-      const current = this.get<T>(def, namespace, name) ?? (await this.getFresh<T>(def, namespace, name));
+      // the first attempt trusts the cache; after a lost race, read the store's latest version
+      const current = (attempt === 0 ? this.get<T>(def, namespace, name) : undefined) ?? (await this.getFresh<T>(def, namespace, name));
       if (!current) {
         if (options.createIfMissing) return { object: await options.createIfMissing(), created: true };
         throw notFound(gr(def), name);
@@ -672,9 +676,10 @@ export class Registry {
         // `pinned` is usually just current's resourceVersion carried through `mutate`: a lost race
         // is retried, and a resourceVersion the caller really pinned fails the check above next time
         const lost = isStatusError(err) && err.code === 409 && err.reason === 'Conflict';
-        if (!lost || attempt >= CONFLICT_RETRIES) throw err;
-        // someone else wrote first: wait for the cache to see it, then retry on the new version
-        await this.refresh(def, namespace, name);
+        // like Kubernetes' GuaranteedUpdate, keep retrying a lost race (within a time budget),
+        // backing off with jitter once several writers keep colliding
+        if (!lost || Date.now() > deadline) throw err;
+        if (attempt >= 2) await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 7)));
       }
     }
   }

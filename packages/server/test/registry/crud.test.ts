@@ -665,3 +665,28 @@ describe('delete', () => {
     });
   }
 });
+
+describe('concurrent writers', () => {
+  test('concurrent merge patches of one object all land, as GuaranteedUpdate retries lost races', async () => {
+    const ns = await ts.namespace('concurrent');
+    const path = `/api/v1/namespaces/${ns}/configmaps`;
+    await mustCreate(path, cm('shared'));
+    const writers = 8;
+    const perWriter = 5;
+    const results = await Promise.all(
+      Array.from({ length: writers }, (_, w) =>
+        (async () => {
+          const codes: number[] = [];
+          for (let i = 0; i < perWriter; i++) {
+            const res = await admin.patch(`${path}/shared`, { data: { [`w${w}-${i}`]: 'x' } }, 'application/merge-patch+json');
+            codes.push(res.status);
+          }
+          return codes;
+        })(),
+      ),
+    );
+    assert.deepEqual(results.flat().filter((c) => c !== 200), []);
+    const final = (await admin.get(`${path}/shared`)).json();
+    assert.equal(Object.keys(final.data).length, writers * perWriter);
+  });
+});
