@@ -296,7 +296,7 @@ describe('TokenRequest bound to a secret or a node', () => {
 });
 
 describe('protobuf request bodies', () => {
-  const fixtures = readFileSync('/work/shared/fixtures/kubectl-1.32-requests.jsonl', 'utf8')
+  const fixtures = readFileSync(new URL('../fixtures/kubectl-1.32-requests.jsonl', import.meta.url), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { command: string; method: string; path: string; contentType: string | null; accept: string; bodyBase64?: string })

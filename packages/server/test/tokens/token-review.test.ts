@@ -321,7 +321,7 @@ describe('legacy secret-based tokens', () => {
 });
 
 describe('SelfSubjectReview', () => {
-  const whoamiFixture = readFileSync('/work/shared/fixtures/kubectl-1.32-requests.jsonl', 'utf8')
+  const whoamiFixture = readFileSync(new URL('../fixtures/kubectl-1.32-requests.jsonl', import.meta.url), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { command: string; path: string; contentType: string; accept: string; bodyBase64?: string })
