@@ -25,12 +25,13 @@ import { sign as cryptoSign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildClaims, createSigningPool, generateSigningKey, loadSigningKey, type SigningKey, type TokenClaims } from '@boundtoken/token';
+import { generateSigningKey, loadSigningKey, type SigningKey } from '@boundtoken/token';
 import { pkiPaths } from '@boundtoken/server';
-import { createWorkload, grant, NAMESPACE, NODE, POD, SERVICE_ACCOUNT, type Workload } from './lib/fixtures.js';
+import { createWorkload, grant, NODE, type Workload } from './lib/fixtures.js';
 import { bestOfRounds, describeCpu, pacedRate, peakRate, printServerRates, ratioLine, type LoadRequest, type Measured, type PacedResult } from './lib/https-load.js';
 import { fmt, rateSync } from './lib/measure.js';
 import { parallelSignRate } from './lib/parallel-sign.js';
+import { mintTokensLike, REVIEW_PATH, reviewBody, TOKEN_PATH, tokenRequestBody } from './lib/token-fixtures.js';
 import { apiCall, mintIdentity, startCliServer, startEmptyHttps, type CliServer, type Identity } from './lib/servers.js';
 
 const cores = availableParallelism();
@@ -40,26 +41,6 @@ const PACED_SECONDS = 3;
 const UNCACHED_SECONDS = 1.2;
 const CONNECTIONS = 32;
 const STORAGE = process.env.BENCH_STORAGE ?? 'sqlite';
-
-function tokenRequestBody(w: Workload): string {
-  // what the agent sends for a kube-api-access volume: the API audiences, 3607 s, bound to the pod
-  return JSON.stringify({
-    apiVersion: 'authentication.k8s.io/v1',
-    kind: 'TokenRequest',
-    spec: { expirationSeconds: 3607, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: POD, uid: w.podUid } },
-  });
-}
-
-const TOKEN_PATH = `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`;
-const REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
-
-function reviewBody(token: string): string {
-  return `{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"${token}"}}`;
-}
-
-function claimsOf(token: string): TokenClaims {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as TokenClaims;
-}
 
 interface Setup {
   server: CliServer;
@@ -143,29 +124,8 @@ async function benchTokenRequests(s: Setup, target?: number): Promise<string[]> 
 }
 
 /** Distinct pod-bound tokens signed with the server's key, as the server itself would issue them. */
-async function mintTokens(s: Setup, n: number): Promise<string[]> {
-  const c = claimsOf(s.token);
-  const k = c['kubernetes.io'];
-  const pool = createSigningPool(s.key, { size: cores });
-  try {
-    const now = Math.floor(Date.now() / 1000);
-    const claims = () =>
-      buildClaims(
-        {
-          issuer: c.iss,
-          audiences: c.aud ?? [],
-          serviceAccount: { namespace: k.namespace, name: k.serviceaccount.name, uid: k.serviceaccount.uid },
-          pod: k.pod!,
-          node: k.node!,
-          expirationSeconds: c.exp - c.iat,
-          ...(k.warnafter ? { warnAfterSeconds: k.warnafter - c.iat } : {}),
-        },
-        now,
-      );
-    return await Promise.all(Array.from({ length: n }, () => pool.sign(claims())));
-  } finally {
-    await pool.close();
-  }
+function mintTokens(s: Setup, n: number): Promise<string[]> {
+  return mintTokensLike(s.token, s.key, n);
 }
 
 async function benchTokenReviews(s: Setup): Promise<string[]> {
