@@ -382,10 +382,13 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
         [
           '/openapi/v3/',
           (req, reply) => {
-            const path = (req.raw.url ?? '').split('?')[0]!.slice('/openapi/v3/'.length);
+            const path = req.url.split('?')[0]!.slice('/openapi/v3/'.length);
             const doc = openapi.docs.get(path);
-            if (!doc) return reply.code(404).header('Content-Type', 'application/json').send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 }));
-            const hashed = new URLSearchParams((req.raw.url ?? '').split('?')[1] ?? '').get('hash') === doc.hash;
+            if (!doc) {
+              const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 };
+              return sendJson(reply, 404, status, [], 'application/json; charset=utf-8');
+            }
+            const hashed = new URLSearchParams(req.url.split('?')[1] ?? '').get('hash') === doc.hash;
             reply.header('Cache-Control', hashed ? 'public, immutable' : 'no-cache, private');
             reply.header('Etag', `"${doc.hash}"`);
             return sendJson(reply, 200, doc.body);

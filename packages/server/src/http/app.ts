@@ -1,11 +1,14 @@
 /**
- * The HTTP(S) front of the API server: one Fastify instance, one catch-all route, and a dispatch
- * that runs every request through the same steps Kubernetes does — authentication (client
- * certificate, bearer token, anonymous), impersonation, RequestInfo, authorization — before the
- * resource or non-resource handler. Errors of every kind leave as `Status` bodies.
+ * The HTTP(S) front of the API server: one dispatch that runs every request through the same
+ * steps Kubernetes does — authentication (client certificate, bearer token, anonymous),
+ * impersonation, RequestInfo, authorization — before the resource or non-resource handler.
+ * Errors of every kind leave as `Status` bodies. Hot requests reach the dispatch by the lean
+ * path (lean.ts); the rest through one Fastify instance with one catch-all route.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { methodNotAllowed, StatusError } from '@boundtoken/api';
 import { impersonate, type RequestAuthenticator } from '../auth/authenticate.js';
@@ -13,15 +16,20 @@ import type { AuthorizationAttributes, Authorizer, UserInfo } from '../auth/type
 import type { Freshness } from '../cache/consistent-read.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Registry } from '../registry/registry.js';
+import type { ApiReply, ApiRequest } from './exchange.js';
+import { leanListener, type RequestListener } from './lean.js';
 import { AGGREGATED_DISCOVERY_V2, AGGREGATED_DISCOVERY_V2BETA1, parseAccept, wantsAggregatedDiscovery } from './negotiation.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 import { asStatusError, sendJson, sendStatusError } from './respond.js';
 import { handleResource, type Query, type ResourceRequest } from './resources.js';
 
 export const BODY_LIMIT = 3 * 1024 * 1024;
+const KEEP_ALIVE_TIMEOUT_MS = 90_000;
+/** The longest path (after the first `/`) Fastify's router matches; longer ones are its 404. */
+const MAX_PATH_LENGTH = 2048;
 
 /** A non-resource endpoint (`/version`, `/openid/v1/jwks`, …): answers GETs. */
-export type NonResourceHandler = (req: FastifyRequest, reply: FastifyReply, user: UserInfo, query: Query) => FastifyReply | Promise<FastifyReply>;
+export type NonResourceHandler = (req: ApiRequest, reply: ApiReply, user: UserInfo, query: Query) => ApiReply | Promise<ApiReply>;
 
 /** A resource endpoint served by custom code (`tokenreviews`, `serviceaccounts/token`, …). */
 export interface CustomEndpoint {
@@ -30,7 +38,7 @@ export interface CustomEndpoint {
   resource: string;
   /** '' for the resource itself. */
   subresource: string;
-  handle(rr: ResourceRequest): Promise<FastifyReply>;
+  handle(rr: ResourceRequest): Promise<ApiReply>;
 }
 
 export interface HealthCheck {
@@ -104,7 +112,9 @@ function syncCaches(registry: Registry, info: RequestInfo): Promise<Freshness> {
 
 const NOT_FOUND = (): StatusError => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
 
-async function runChecks(checks: HealthCheck[], which: string, reply: FastifyReply, verbose: boolean, only?: string): Promise<FastifyReply> {
+const PLAIN_TEXT = 'text/plain; charset=utf-8';
+
+async function runChecks(checks: HealthCheck[], which: string, reply: ApiReply, verbose: boolean, only?: string): Promise<ApiReply> {
   const selected = only ? checks.filter((c) => c.name === only) : checks;
   if (only && selected.length === 0) throw NOT_FOUND();
   const results = await Promise.all(
@@ -118,52 +128,40 @@ async function runChecks(checks: HealthCheck[], which: string, reply: FastifyRep
     }),
   );
   const ok = results.every((r) => r.ok);
-  if (!verbose && ok) return reply.code(200).header('Content-Type', 'text/plain; charset=utf-8').send('ok');
+  if (!verbose && ok) return reply.code(200).header('Content-Type', PLAIN_TEXT).send(Buffer.from('ok'));
   const lines = results.map((r) => (r.ok ? `[+]${r.name} ok` : `[-]${r.name} failed: ${verbose ? r.reason : 'reason withheld'}`));
   lines.push(ok ? `${which} check passed` : `${which} check failed`);
   return reply
     .code(ok ? 200 : 500)
-    .header('Content-Type', 'text/plain; charset=utf-8')
-    .send(`${lines.join('\n')}\n`);
+    .header('Content-Type', PLAIN_TEXT)
+    .send(Buffer.from(`${lines.join('\n')}\n`));
+}
+
+/** The HTTP(S) server Fastify runs on (its `serverFactory`), with the request listener given. */
+function createHttpServer(tls: ApiServerOptions['tls'], listener: RequestListener): http.Server {
+  const server = tls
+    ? https.createServer(
+        {
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+          minVersion: 'TLSv1.2',
+        },
+        listener,
+      )
+    : http.createServer(listener);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // watches last as long as they last
+  server.requestTimeout = 0;
+  return server;
 }
 
 export function createApiServer(o: ApiServerOptions): FastifyInstance {
-  const app = Fastify({
-    ...(o.tls
-      ? {
-          https: {
-            key: o.tls.key,
-            cert: o.tls.cert,
-            ...(o.tls.clientCa ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
-            minVersion: 'TLSv1.2' as const,
-          },
-        }
-      : {}),
-    bodyLimit: BODY_LIMIT,
-    logger: false,
-    routerOptions: { maxParamLength: 2048 },
-    requestTimeout: 0,
-    keepAliveTimeout: 90_000,
-    return503OnClosing: true,
-    // watches and idle keep-alive connections must not hold shutdown open
-    forceCloseConnections: true,
-    exposeHeadRoutes: false,
-  }) as unknown as FastifyInstance;
-
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
-
-  app.setErrorHandler((err, req, reply) => {
-    const status = asStatusError(err);
-    if (status.code >= 500) o.log.error({ err, method: req.method, url: req.url }, 'request failed');
-    return sendStatusError(reply, status);
-  });
-
   const customByKey = new Map<string, CustomEndpoint>();
   for (const c of o.custom) customByKey.set(`${c.group}/${c.version}/${c.resource}/${c.subresource}`, c);
   const prefixes = [...(o.nonResourcePrefixes ?? [])].sort((a, b) => b[0].length - a[0].length);
 
-  const nonResource = async (req: FastifyRequest, reply: FastifyReply, info: RequestInfo, user: UserInfo, query: Query): Promise<FastifyReply> => {
+  const nonResource = async (req: ApiRequest, reply: ApiReply, info: RequestInfo, user: UserInfo, query: Query): Promise<ApiReply> => {
     const path = info.path;
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method, { group: '', resource: '' });
     const exact = o.nonResource.get(path);
@@ -207,29 +205,63 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     throw NOT_FOUND();
   };
 
+  /** Every request, whichever path it came by: authentication → impersonation → RequestInfo → authorization → handler. */
+  const dispatch = async (req: ApiRequest, reply: ApiReply): Promise<ApiReply> => {
+    const { path, query } = splitUrl(req.url);
+    const info = requestInfo(req.method, path, query);
+    // API requests see every write acknowledged before they arrived, whichever replica made it
+    // (authentication, authorization and the handler all read the caches)
+    const freshness = path.startsWith('/api/') || path.startsWith('/apis/') ? await syncCaches(o.registry, info) : 'fresh';
+    const authenticated = await o.authenticator.authenticate(req.socket as TLSSocket, req.headers);
+    const { user } = impersonate(authenticated, req.headers, o.authorizer);
+    const attrs = attributesOf(info, user);
+    const decision = o.authorizer.authorize(attrs);
+    if (decision.decision !== 'allow') throw o.forbidden(attrs, decision.reason);
+    if (!info.resourceRequest) return nonResource(req, reply, info, user, query);
+
+    const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings: [], freshness };
+    const custom = customByKey.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}/${info.subresource}`);
+    if (custom) return custom.handle(rr);
+    const def = o.registry.def(info.apiGroup, info.resource);
+    if (!def || def.version !== info.apiVersion) throw NOT_FOUND();
+    return handleResource(rr, o.registry, def);
+  };
+
+  /** Any error a handler throws, as the `Status` the client gets. */
+  const onError = (err: unknown, req: ApiRequest, reply: ApiReply): ApiReply => {
+    const status = asStatusError(err);
+    if (status.code >= 500) o.log.error({ err, method: req.method, url: req.url }, 'request failed');
+    return sendStatusError(reply, status);
+  };
+
+  let closing = false;
+  const app = Fastify({
+    // hot requests take the lean path (lean.ts); Fastify serves the rest
+    serverFactory: (fallback: RequestListener) =>
+      createHttpServer(
+        o.tls,
+        leanListener({ dispatch, onError, fallback, bodyLimit: BODY_LIMIT, maxPathLength: MAX_PATH_LENGTH, closing: () => closing }),
+      ),
+    bodyLimit: BODY_LIMIT,
+    logger: false,
+    routerOptions: { maxParamLength: MAX_PATH_LENGTH },
+    return503OnClosing: true,
+    // watches and idle keep-alive connections must not hold shutdown open
+    forceCloseConnections: true,
+    exposeHeadRoutes: false,
+  }) as unknown as FastifyInstance;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err, req, reply) => onError(err, req, reply));
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/*',
-    handler: async (req, reply) => {
-      const { path, query } = splitUrl(req.raw.url ?? '/');
-      const info = requestInfo(req.method, path, query);
-      // API requests see every write acknowledged before they arrived, whichever replica made it
-      // (authentication, authorization and the handler all read the caches)
-      const freshness = path.startsWith('/api/') || path.startsWith('/apis/') ? await syncCaches(o.registry, info) : 'fresh';
-      const authenticated = await o.authenticator.authenticate(req.raw.socket as TLSSocket, req.headers);
-      const { user } = impersonate(authenticated, req.headers, o.authorizer);
-      const attrs = attributesOf(info, user);
-      const decision = o.authorizer.authorize(attrs);
-      if (decision.decision !== 'allow') throw o.forbidden(attrs, decision.reason);
-      if (!info.resourceRequest) return nonResource(req, reply, info, user, query);
-
-      const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings: [], freshness };
-      const custom = customByKey.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}/${info.subresource}`);
-      if (custom) return custom.handle(rr);
-      const def = o.registry.def(info.apiGroup, info.resource);
-      if (!def || def.version !== info.apiVersion) throw NOT_FOUND();
-      return handleResource(rr, o.registry, def);
-    },
+    handler: (req, reply) => dispatch(req, reply),
   });
   return app;
 }

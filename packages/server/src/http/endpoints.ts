@@ -3,7 +3,6 @@
  * (`serviceaccounts/token`, `tokenreviews`, `selfsubjectreviews`), the access reviews, and
  * `pods/binding`. Each decodes its body (JSON, YAML or protobuf), answers 201 with its object.
  */
-import type { FastifyReply } from 'fastify';
 import { badRequest, methodNotAllowed, StatusError, type KubeObject, type TokenRequest, type TokenReview } from '@boundtoken/api';
 import type { RequestAuthenticator } from '../auth/authenticate.js';
 import {
@@ -20,6 +19,7 @@ import { createToken, type TokenRequestDeps } from '../tokens/token-request.js';
 import { selfSubjectReview, tokenReview } from '../tokens/reviews.js';
 import type { CustomEndpoint } from './app.js';
 import { checkDecoded, parseBody } from './body.js';
+import type { ApiReply } from './exchange.js';
 import { sendJson } from './respond.js';
 import { operationContext, storageUnavailable, type ResourceRequest } from './resources.js';
 
@@ -43,7 +43,7 @@ function createOnly(
     version,
     resource,
     subresource,
-    async handle(rr): Promise<FastifyReply> {
+    async handle(rr): Promise<ApiReply> {
       if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group, resource: subresource ? `${resource}/${subresource}` : resource });
       const body = decode(rr, group, version, kind);
       const out = await handle(rr, body);

@@ -3,7 +3,6 @@
  * list, watch, create, update, patch, delete, deletecollection, and the status / finalize
  * subresources. Decoding and option parsing happen here; semantics live in the registry.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, field, invalid, methodNotAllowed, notFound, serviceUnavailable, StatusError, type KubeObject } from '@boundtoken/api';
 import { applyServerSide, patchObject } from '@boundtoken/api/patch';
 import type { UserInfo } from '../auth/types.js';
@@ -12,6 +11,7 @@ import type { DeleteOptions, Registry } from '../registry/registry.js';
 import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js';
 import type { OperationContext, ResourceDef } from '../registry/types.js';
 import { checkDecoded, decodeObject, fieldValidationOf, mediaType, parseBody } from './body.js';
+import type { ApiReply, ApiRequest } from './exchange.js';
 import { parseAccept, tableContentType, wantsTable } from './negotiation.js';
 import type { RequestInfo } from './request-info.js';
 import { sendJson, toTable, type IncludeObject } from './respond.js';
@@ -21,8 +21,8 @@ import { serveWatch } from './watch.js';
 export type Query = Record<string, string | undefined>;
 
 export interface ResourceRequest {
-  req: FastifyRequest;
-  reply: FastifyReply;
+  req: ApiRequest;
+  reply: ApiReply;
   info: RequestInfo;
   user: UserInfo;
   query: Query;
@@ -46,7 +46,7 @@ function intParam(query: Query, name: string): number | undefined {
 }
 
 /** The default field manager: the user agent's product name (`kubectl`, `node-fetch`, …). */
-function defaultFieldManager(req: FastifyRequest): string {
+function defaultFieldManager(req: ApiRequest): string {
   const ua = req.headers['user-agent'] ?? '';
   const product = ua.split('/')[0]!.trim();
   return product.slice(0, 128) || 'unknown';
@@ -93,7 +93,7 @@ function includeObjectOf(query: Query): IncludeObject {
   throw badRequest(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
 }
 
-function rawBody(req: FastifyRequest): Buffer {
+function rawBody(req: ApiRequest): Buffer {
   const b = req.body;
   if (Buffer.isBuffer(b)) return b;
   if (b === undefined || b === null) return Buffer.alloc(0);
@@ -105,7 +105,7 @@ function expectedKind(def: ResourceDef): { group: string; version: string; kind:
 }
 
 /** Answers one object, as a Table when the client prefers one. */
-function sendObject(rr: ResourceRequest, def: ResourceDef, code: number, obj: KubeObject): FastifyReply {
+function sendObject(rr: ResourceRequest, def: ResourceDef, code: number, obj: KubeObject): ApiReply {
   const table = wantsTable(parseAccept(rr.req.headers.accept));
   if (table && rr.req.method === 'GET') {
     const body = toTable(def, [obj], rr.now, {
@@ -170,7 +170,7 @@ const patchTypes: Record<string, 'json' | 'merge' | 'strategic' | 'apply'> = {
   'application/apply-patch+yaml': 'apply',
 };
 
-async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, subresource: string): Promise<FastifyReply> {
+async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, subresource: string): Promise<ApiReply> {
   const ct = mediaType(rr.req.headers['content-type']);
   const type = patchTypes[ct];
   if (!type) {
@@ -228,7 +228,7 @@ async function patch(rr: ResourceRequest, registry: Registry, def: ResourceDef, 
 }
 
 /** Handles a request for a stored resource; `def` is the resource the path names. */
-export async function handleResource(rr: ResourceRequest, registry: Registry, def: ResourceDef): Promise<FastifyReply> {
+export async function handleResource(rr: ResourceRequest, registry: Registry, def: ResourceDef): Promise<ApiReply> {
   const { info } = rr;
   const gr = { group: def.group, resource: def.resource };
   const ns = def.namespaced ? info.namespace : '';

@@ -1,13 +1,13 @@
 /** Writing responses: JSON bodies, `Warning` headers, `Status` errors, Tables. */
-import type { FastifyReply } from 'fastify';
 import { internalError, isStatusError, type KubeObject, type StatusError } from '@boundtoken/api';
 import type { ResourceDef } from '../registry/types.js';
+import type { ApiReply } from './exchange.js';
 
 export function warningHeader(message: string): string {
   return `299 - ${JSON.stringify(message)}`;
 }
 
-export function sendJson(reply: FastifyReply, code: number, body: unknown, warnings: string[] = [], contentType = 'application/json'): FastifyReply {
+export function sendJson(reply: ApiReply, code: number, body: unknown, warnings: string[] = [], contentType = 'application/json'): ApiReply {
   if (warnings.length > 0) reply.header('Warning', [...new Set(warnings)].map(warningHeader));
   // a Buffer, so Fastify sends the Content-Type as given (it appends `; charset=utf-8` to strings)
   return reply.code(code).header('Content-Type', contentType).send(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
@@ -39,7 +39,7 @@ function internalErrorWithCode(code: number, reason: 'RequestEntityTooLarge' | '
   return err;
 }
 
-export function sendStatusError(reply: FastifyReply, err: StatusError, warnings: string[] = []): FastifyReply {
+export function sendStatusError(reply: ApiReply, err: StatusError, warnings: string[] = []): ApiReply {
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   return sendJson(reply, err.code, err.status, warnings);
 }

@@ -4,7 +4,6 @@
  * synthetic ADDED events, 410 Expired as an ERROR event), bookmarks, `timeoutSeconds`, Table
  * events for `kubectl get -w`, and drops watchers that stop reading.
  */
-import type { FastifyReply } from 'fastify';
 import { badRequest, isStatusError, type KubeObject } from '@boundtoken/api';
 import type { Registry } from '../registry/registry.js';
 import type { SelectorRequirement } from '../auth/types.js';
@@ -13,6 +12,7 @@ import { parseAccept, tableContentType, wantsTable } from './negotiation.js';
 import { toTable, type IncludeObject } from './respond.js';
 import { objectJson } from './serialize.js';
 import type { ResourceRequest } from './resources.js';
+import type { ApiReply } from './exchange.js';
 
 /** A watcher whose unread output exceeds this is disconnected (it relists and rewatches). */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -26,7 +26,7 @@ export function serveWatch(
   namespace: string,
   sel: { labelSelector?: SelectorRequirement[]; fieldSelector?: SelectorRequirement[] },
   include: IncludeObject,
-): FastifyReply {
+): ApiReply {
   const { reply, query } = rr;
   const table = wantsTable(parseAccept(rr.req.headers.accept));
   const bookmarks = query.allowWatchBookmarks === 'true' || query.allowWatchBookmarks === '1';
