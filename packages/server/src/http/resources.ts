@@ -15,7 +15,7 @@ import type { ApiReply, ApiRequest } from './exchange.js';
 import { parseAccept, tableContentType, wantsTable } from './negotiation.js';
 import type { RequestInfo } from './request-info.js';
 import { sendJson, toTable, type IncludeObject } from './respond.js';
-import { objectJson } from './serialize.js';
+import { objectBytes, objectJson } from './serialize.js';
 import { serveWatch } from './watch.js';
 
 export type Query = Record<string, string | undefined>;
@@ -116,7 +116,7 @@ function sendObject(rr: ResourceRequest, def: ResourceDef, code: number, obj: Ku
     });
     return sendJson(rr.reply, code, body, rr.warnings, tableContentType(table));
   }
-  return sendJson(rr.reply, code, objectJson(obj), rr.warnings);
+  return sendJson(rr.reply, code, objectBytes(obj), rr.warnings);
 }
 
 function selectors(query: Query): { labelSelector?: ReturnType<typeof parseLabelSelector>; fieldSelector?: ReturnType<typeof parseFieldSelector> } {

@@ -7,10 +7,12 @@ export function warningHeader(message: string): string {
   return `299 - ${JSON.stringify(message)}`;
 }
 
+/** Answers `body`: bytes or a JSON text as they are, anything else as its JSON. */
 export function sendJson(reply: ApiReply, code: number, body: unknown, warnings: string[] = [], contentType = 'application/json'): ApiReply {
   if (warnings.length > 0) reply.header('Warning', [...new Set(warnings)].map(warningHeader));
   // a Buffer, so Fastify sends the Content-Type as given (it appends `; charset=utf-8` to strings)
-  return reply.code(code).header('Content-Type', contentType).send(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  return reply.code(code).header('Content-Type', contentType).send(bytes);
 }
 
 /** Any thrown value as the `Status` error the client gets. */
