@@ -16,18 +16,19 @@ import { BindingConflict, bindPod } from '../controllers/scheduler.js';
 import type { ServedResource } from '../discovery/discovery.js';
 import type { Registry } from '../registry/registry.js';
 import { createToken, type TokenRequestDeps } from '../tokens/token-request.js';
-import { selfSubjectReview, tokenReview } from '../tokens/reviews.js';
+import { commonTokenReview, selfSubjectReview, tokenReview } from '../tokens/reviews.js';
 import type { CustomEndpoint } from './app.js';
-import { checkDecoded, parseBody } from './body.js';
+import { checkDecoded, parseBody, type CommonShape } from './body.js';
 import type { ApiReply } from './exchange.js';
 import { sendJson } from './respond.js';
 import { operationContext, storageUnavailable, type ResourceRequest } from './resources.js';
 
-function decode(rr: ResourceRequest, group: string, version: string, kind: string): KubeObject {
+/** The request body as an object of `kind` (the body first, then the options: Kubernetes' order of errors). */
+function decode(rr: ResourceRequest, group: string, version: string, kind: string, common?: CommonShape): KubeObject {
   const raw = Buffer.isBuffer(rr.req.body) ? rr.req.body : Buffer.alloc(0);
-  const { value, duplicates } = parseBody(rr.req.headers['content-type'], raw);
+  const parsed = parseBody(rr.req.headers['content-type'], raw, common);
   const ctx = operationContext(rr, '');
-  return checkDecoded(value, duplicates, { group, version, kind }, ctx.fieldValidation, rr.warnings);
+  return parsed.common ?? checkDecoded(parsed.value, parsed.duplicates, { group, version, kind }, ctx.fieldValidation, rr.warnings);
 }
 
 function createOnly(
@@ -37,6 +38,7 @@ function createOnly(
   subresource: string,
   kind: string,
   handle: (rr: ResourceRequest, body: KubeObject) => Promise<unknown> | unknown,
+  common?: CommonShape,
 ): CustomEndpoint {
   return {
     group,
@@ -45,7 +47,7 @@ function createOnly(
     subresource,
     async handle(rr): Promise<ApiReply> {
       if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group, resource: subresource ? `${resource}/${subresource}` : resource });
-      const body = decode(rr, group, version, kind);
+      const body = decode(rr, group, version, kind, common);
       const out = await handle(rr, body);
       return sendJson(rr.reply, 201, out, rr.warnings);
     },
@@ -88,7 +90,7 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       // another replica), so that a valid token is never refused
       if (answer.status?.authenticated === true || !d.registry.sharedStore || rr.freshness === 'unavailable') return answer;
       return (await d.registry.sync()) === 'fresh' ? review() : answer;
-    }),
+    }, commonTokenReview),
     createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),
     createOnly(AUTHN, 'v1beta1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1beta1')),
     createOnly(AUTHZ, 'v1', 'subjectaccessreviews', '', 'SubjectAccessReview', (_rr, body) => subjectAccessReview(body, d.authorizer)),
