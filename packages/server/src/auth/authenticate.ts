@@ -40,9 +40,31 @@ export interface Authenticated {
   impersonator?: UserInfo;
 }
 
+/**
+ * Users and results with the group added, made once per authenticated user or result: the
+ * authenticators answer the same objects again (a connection's certificate user, a cached token
+ * result), and users and results are never changed once made.
+ */
+const withGroup = new WeakMap<UserInfo, UserInfo>();
+const okWithGroup = new WeakMap<AuthenticationResult, AuthenticationResult>();
+
 function withAuthenticatedGroup(user: UserInfo): UserInfo {
   if (user.groups.includes(GROUP_AUTHENTICATED) || user.name === USER_ANONYMOUS) return user;
-  return { ...user, groups: [...user.groups, GROUP_AUTHENTICATED] };
+  let added = withGroup.get(user);
+  if (added === undefined) {
+    added = { ...user, groups: [...user.groups, GROUP_AUTHENTICATED] };
+    withGroup.set(user, added);
+  }
+  return added;
+}
+
+function resultWithAuthenticatedGroup(r: AuthenticationResult & { kind: 'ok' }): AuthenticationResult {
+  let added = okWithGroup.get(r);
+  if (added === undefined) {
+    added = { ...r, user: withAuthenticatedGroup(r.user) };
+    okWithGroup.set(r, added);
+  }
+  return added;
 }
 
 export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
@@ -60,7 +82,7 @@ export class RequestAuthenticator {
     const errors: string[] = [];
     for (const a of this.options.tokenAuthenticators) {
       const r = await a.authenticate(token, audiences);
-      if (r.kind === 'ok') return { ...r, user: withAuthenticatedGroup(r.user) };
+      if (r.kind === 'ok') return resultWithAuthenticatedGroup(r);
       if (r.kind === 'error') errors.push(r.message);
     }
     if (errors.length === 0) return { kind: 'none' };

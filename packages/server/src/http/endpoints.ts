@@ -16,7 +16,7 @@ import { BindingConflict, bindPod } from '../controllers/scheduler.js';
 import type { ServedResource } from '../discovery/discovery.js';
 import type { Registry } from '../registry/registry.js';
 import { createToken, type TokenRequestDeps } from '../tokens/token-request.js';
-import { commonTokenReview, selfSubjectReview, tokenReview } from '../tokens/reviews.js';
+import { commonTokenReview, selfSubjectReview, tokenReview, type TokenReviewAnswer } from '../tokens/reviews.js';
 import type { CustomEndpoint } from './app.js';
 import { checkDecoded, parseBody, type CommonShape } from './body.js';
 import type { ApiReply } from './exchange.js';
@@ -83,13 +83,13 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       },
     },
     createOnly(AUTHN, 'v1', 'tokenreviews', '', 'TokenReview', async (rr, body) => {
-      const review = (): Promise<TokenReview> => tokenReview(d.authenticator, d.apiAudiences, body as TokenReview, rr.info.namespace);
+      const review = (): Promise<TokenReviewAnswer> => tokenReview(d.authenticator, d.apiAudiences, body as TokenReview, rr.info.namespace);
       const answer = await review();
       // the caches may lag the store a little (TOKEN_REVIEW_STALENESS_MS): a refusal is confirmed
       // against every write acknowledged before the review arrived (a pod just created through
       // another replica), so that a valid token is never refused
-      if (answer.status?.authenticated === true || !d.registry.sharedStore || rr.freshness === 'unavailable') return answer;
-      return (await d.registry.sync()) === 'fresh' ? review() : answer;
+      if (answer.authenticated || !d.registry.sharedStore || rr.freshness === 'unavailable') return answer.body;
+      return ((await d.registry.sync()) === 'fresh' ? await review() : answer).body;
     }, commonTokenReview),
     createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),
     createOnly(AUTHN, 'v1beta1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1beta1')),

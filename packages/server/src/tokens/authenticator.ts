@@ -9,7 +9,7 @@
  * Successful results are cached for at most 10 s (never past `exp`, never past the moment a bound
  * object's 60 s deletion leeway runs out) and dropped as soon as a bound object changes or goes.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Node, Pod, Secret, ServiceAccount } from '@boundtoken/api';
 import {
   createLegacyVerifier,
@@ -250,7 +250,8 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     },
     authenticate(token, audiences) {
       const nowMs = now();
-      const key = createHash('sha256').update(token).update('\0').update((audiences ?? []).join('\0')).digest('base64');
+      // the token hashed (not kept) with the audiences; one-shot hashing, without a Hash object
+      const key = hash('sha256', audiences === undefined || audiences.length === 0 ? token + '\0' : token + '\0' + audiences.join('\0'), 'base64');
       // a hit was authenticated with an accepted issuer: no need to decode the payload again
       const hit = cache.get(key);
       if (hit) {

@@ -141,6 +141,38 @@ describe('TokenReview', () => {
     assert.equal(await rejected(future), 'service account token is not valid yet');
   });
 
+  test('the same token reviewed again and again: each answer echoes its own spec, until the token stops authenticating', async () => {
+    const ns = await ts.namespace('again');
+    const pod = (await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { spec: { schedulerName: 'nobody' } }))).json();
+    const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p', uid: pod.metadata.uid } });
+    const other = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p', uid: pod.metadata.uid } });
+    // the API audiences given, defaulted or empty are one cached result, answered with different specs
+    const specs: object[] = [
+      { token },
+      { token },
+      { token },
+      { token, audiences: [ISSUER] },
+      { audiences: [ISSUER], token },
+      { token },
+      { token, audiences: [] },
+      { token: other },
+      { token },
+      { token: other },
+    ];
+    for (const spec of specs) {
+      const res = await admin.post(REVIEWS, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec });
+      assert.equal(res.status, 201, res.text);
+      const body = res.json();
+      // the spec as sent, in its order, and nothing else changed
+      assert.equal(res.text, JSON.stringify({ ...body, spec }));
+      assert.equal(body.status.authenticated, true);
+      assert.deepEqual(body.status.audiences, [ISSUER]);
+    }
+    assert.equal((await admin.delete(`/api/v1/namespaces/${ns}/pods/p`)).status, 200);
+    assert.equal(await rejected(token), 'service account token has been invalidated');
+    assert.equal(await rejected(token), 'service account token has been invalidated');
+  });
+
   test('a token no authenticator knows: invalid bearer token', async () => {
     assert.equal(await rejected('not-a-jwt'), 'invalid bearer token');
   });
