@@ -9,7 +9,7 @@
  */
 import { badRequest, StatusError, unsupportedMediaType, type KubeObject } from '@boundtoken/api';
 import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from '@boundtoken/api/protobuf';
-import { checkObject, findDuplicateKeys } from '@boundtoken/api/schema';
+import { checkObject, compileKind, findDuplicateKeys, type SchemaNode } from '@boundtoken/api/schema';
 import { parseDocument } from 'yaml';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -49,6 +49,106 @@ function groupVersion(e: ExpectedKind): string {
  * ruled out by parseBody.
  */
 export type CommonShape = (value: unknown) => KubeObject | undefined;
+
+/** A field of a common shape: a scalar or list of strings, a struct of such fields, or a field that may only be null. */
+type ShapeNode = { kind: 'string' | 'bool' | 'int32' | 'int64' | 'strings' | 'null' } | { kind: 'struct'; fields: Map<string, ShapeNode> };
+
+function shapeOf(node: SchemaNode, path: string): ShapeNode {
+  switch (node.kind) {
+    case 'string':
+    case 'bool':
+    case 'int32':
+    case 'int64':
+      return { kind: node.kind };
+    case 'list':
+      if (node.items.kind === 'string') return { kind: 'strings' };
+      break;
+    case 'struct':
+      return { kind: 'struct', fields: new Map() };
+    default:
+      // times, quantities, bytes …: only null, which the decoder drops
+      return { kind: 'null' };
+  }
+  throw new TypeError(`commonShape: ${path} is not a string, bool, integer, list of strings or struct`);
+}
+
+/**
+ * The CommonShape of `expected` bodies that name its apiVersion and kind and have no fields but
+ * `paths` (dotted, e.g. `spec.boundObjectRef.name`): each with a value of its schema kind (a
+ * string, bool, integer, list of strings, or a struct of listed fields) or null — a time or other
+ * special kind only null. Such a body is decoded as checkObject decodes it (nulls dropped, new
+ * objects in the same key order); anything else is left to the general decoder.
+ */
+export function commonShape(expected: ExpectedKind, paths: string[]): CommonShape {
+  const root = compileKind(expected);
+  if (!root) throw new TypeError(`commonShape: no schema for ${expected.group}/${expected.version}, Kind=${expected.kind}`);
+  const top: ShapeNode & { kind: 'struct' } = { kind: 'struct', fields: new Map() };
+  for (const path of paths) {
+    let schema: SchemaNode = root;
+    let shape: ShapeNode = top;
+    const parts = path.split('.');
+    parts.forEach((part, i) => {
+      const field = schema.kind === 'struct' ? schema.fields.get(part) : undefined;
+      if (field === undefined || shape.kind !== 'struct') throw new TypeError(`commonShape: ${expected.kind} has no field ${parts.slice(0, i + 1).join('.')}`);
+      let next = shape.fields.get(part);
+      if (next === undefined) shape.fields.set(part, (next = shapeOf(field, path)));
+      schema = field;
+      shape = next;
+    });
+  }
+  const apiVersion = groupVersion(expected);
+  return (value) => {
+    if (!isPlainObject(value) || value.apiVersion !== apiVersion || value.kind !== expected.kind) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const key in value) {
+      const v = value[key];
+      if (key === 'apiVersion' || key === 'kind') out[key] = v;
+      else if (!decodeField(top.fields.get(key), v, out, key)) return undefined;
+    }
+    return out as KubeObject;
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Decodes `v` into `out[key]` as the schema decoder does (null: left out); false when `v` is not of the shape. */
+function decodeField(shape: ShapeNode | undefined, v: unknown, out: Record<string, unknown>, key: string): boolean {
+  if (shape === undefined) return false;
+  if (v === null) return true;
+  switch (shape.kind) {
+    case 'null':
+      return false;
+    case 'string':
+      if (typeof v !== 'string') return false;
+      break;
+    case 'bool':
+      if (typeof v !== 'boolean') return false;
+      break;
+    case 'int32':
+      if (!Number.isInteger(v) || (v as number) < -2147483648 || (v as number) > 2147483647) return false;
+      break;
+    case 'int64':
+      if (!Number.isSafeInteger(v)) return false;
+      break;
+    case 'strings': {
+      if (!Array.isArray(v)) return false;
+      for (const s of v) if (typeof s !== 'string') return false;
+      out[key] = [...v];
+      return true;
+    }
+    case 'struct': {
+      if (!isPlainObject(v)) return false;
+      const struct: Record<string, unknown> = {};
+      for (const k in v) if (!decodeField(shape.fields.get(k), v[k], struct, k)) return false;
+      out[key] = struct;
+      return true;
+    }
+  }
+  out[key] = v;
+  return true;
+}
 
 /** The number of object keys in a valid JSON text: every `:` outside a string ends one. */
 export function jsonKeyCount(text: string): number {

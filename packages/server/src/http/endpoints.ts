@@ -16,12 +16,41 @@ import { BindingConflict, bindPod } from '../controllers/scheduler.js';
 import type { ServedResource } from '../discovery/discovery.js';
 import type { Registry } from '../registry/registry.js';
 import { createToken, type TokenRequestDeps } from '../tokens/token-request.js';
-import { commonTokenReview, selfSubjectReview, tokenReview, type TokenReviewAnswer } from '../tokens/reviews.js';
+import { selfSubjectReview, tokenReview, type TokenReviewAnswer } from '../tokens/reviews.js';
 import type { CustomEndpoint } from './app.js';
-import { checkDecoded, parseBody, type CommonShape } from './body.js';
+import { checkDecoded, commonShape, parseBody, type CommonShape } from './body.js';
 import type { ApiReply } from './exchange.js';
 import { sendJson } from './respond.js';
 import { operationContext, storageUnavailable, type ResourceRequest } from './resources.js';
+
+/**
+ * The TokenReview bodies clients send: apiVersion, kind and spec.token, perhaps spec.audiences,
+ * and client-go's `metadata: {"creationTimestamp": null}` and `status: {"user": {}}`.
+ */
+export const TOKEN_REVIEW_SHAPE = commonShape({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview' }, [
+  'metadata.creationTimestamp',
+  'spec.token',
+  'spec.audiences',
+  'status.user',
+]);
+
+/**
+ * The TokenRequest bodies clients send: the agent's and client-go's (expiration, audiences, the
+ * bound object; client-go adds a null creationTimestamp and an empty status).
+ */
+export const TOKEN_REQUEST_SHAPE = commonShape({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.creationTimestamp',
+  'spec.audiences',
+  'spec.expirationSeconds',
+  'spec.boundObjectRef.kind',
+  'spec.boundObjectRef.apiVersion',
+  'spec.boundObjectRef.name',
+  'spec.boundObjectRef.uid',
+  'status.token',
+  'status.expirationTimestamp',
+]);
 
 /** The request body as an object of `kind` (the body first, then the options: Kubernetes' order of errors). */
 function decode(rr: ResourceRequest, group: string, version: string, kind: string, common?: CommonShape): KubeObject {
@@ -76,7 +105,7 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
         // as in kube-apiserver, a token is only issued against the current service account and pod
         if (rr.freshness === 'unavailable') throw storageUnavailable();
         // the body is an authentication.k8s.io/v1 TokenRequest, not a ServiceAccount
-        const body = decode(rr, AUTHN, 'v1', 'TokenRequest') as TokenRequest;
+        const body = decode(rr, AUTHN, 'v1', 'TokenRequest', TOKEN_REQUEST_SHAPE) as TokenRequest;
         const ctx = operationContext(rr, 'token');
         const out = await createToken(d.tokens, ctx, rr.info.namespace, rr.info.name, body);
         return sendJson(rr.reply, 201, out, rr.warnings);
@@ -90,7 +119,7 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       // another replica), so that a valid token is never refused
       if (answer.authenticated || !d.registry.sharedStore || rr.freshness === 'unavailable') return answer.body;
       return ((await d.registry.sync()) === 'fresh' ? await review() : answer).body;
-    }, commonTokenReview),
+    }, TOKEN_REVIEW_SHAPE),
     createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),
     createOnly(AUTHN, 'v1beta1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1beta1')),
     createOnly(AUTHZ, 'v1', 'subjectaccessreviews', '', 'SubjectAccessReview', (_rr, body) => subjectAccessReview(body, d.authorizer)),

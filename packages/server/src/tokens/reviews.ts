@@ -17,65 +17,6 @@ export function apiUserInfo(user: UserInfo): ApiUserInfo {
   return out;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isEmptyObject(v: unknown): boolean {
-  if (!isObject(v)) return false;
-  for (const _ in v) return false;
-  return true;
-}
-
-/**
- * The TokenReview bodies clients send — `apiVersion`, `kind` and `spec.token`, perhaps
- * `spec.audiences`, and client-go's `metadata: {"creationTimestamp": null}` and
- * `status: {"user": {}}` — decoded as the general decoder decodes them (a null field is
- * dropped); undefined for any other body (an unknown field, a null elsewhere, a wrong type, a
- * kind or apiVersion that is not the URL's), which then takes the general decoder.
- */
-export function commonTokenReview(value: unknown): TokenReview | undefined {
-  if (!isObject(value) || value.apiVersion !== 'authentication.k8s.io/v1' || value.kind !== 'TokenReview') return undefined;
-  let metadataNull = false;
-  for (const key in value) {
-    const v = value[key];
-    switch (key) {
-      case 'apiVersion':
-      case 'kind':
-        break;
-      case 'metadata':
-        if (!isObject(v)) return undefined;
-        for (const m in v) {
-          if (m !== 'creationTimestamp' || v[m] !== null) return undefined;
-          metadataNull = true;
-        }
-        break;
-      case 'spec': {
-        if (!isObject(v)) return undefined;
-        for (const s in v) {
-          const field = v[s];
-          if (s === 'token') {
-            if (typeof field !== 'string') return undefined;
-          } else if (s === 'audiences') {
-            if (!Array.isArray(field)) return undefined;
-            for (const a of field) if (typeof a !== 'string') return undefined;
-          } else {
-            return undefined;
-          }
-        }
-        break;
-      }
-      case 'status':
-        if (!isObject(v)) return undefined;
-        for (const s in v) if (s !== 'user' || !isEmptyObject(v[s])) return undefined;
-        break;
-      default:
-        return undefined;
-    }
-  }
-  return (metadataNull ? { ...value, metadata: {} } : value) as TokenReview;
-}
-
 export interface TokenReviewAnswer {
   authenticated: boolean;
   /** The TokenReview to answer, as JSON (text or bytes). */
