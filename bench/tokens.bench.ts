@@ -21,7 +21,7 @@
  *
  *   npm run bench -- tokens
  */
-import { sign as cryptoSign } from 'node:crypto';
+import { sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,8 @@ interface Setup {
   node: Identity;
   key: SigningKey;
   token: string;
+  /** The first TokenRequest's answer (for an endpoint that sends the same bytes). */
+  answer: string;
 }
 
 async function setUp(server: CliServer, key: SigningKey): Promise<Setup> {
@@ -57,7 +59,16 @@ async function setUp(server: CliServer, key: SigningKey): Promise<Setup> {
   const token = first.body.status.token;
   const alg = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { alg: string; kid: string };
   if (alg.kid !== key.kid || alg.alg !== key.alg) throw new Error(`the server signed with ${alg.alg} ${alg.kid}, expected ${key.alg} ${key.kid}`);
-  return { server, workload, node, key, token };
+  return { server, workload, node, key, token, answer: JSON.stringify(first.body) };
+}
+
+/** Raw `crypto.verify` of the token's signature with the server's key. */
+function rawVerify(key: SigningKey, token: string): () => unknown {
+  const dot = token.lastIndexOf('.');
+  const input = Buffer.from(token.slice(0, dot), 'latin1');
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+  const opts = key.alg.startsWith('ES') ? { key: key.key, dsaEncoding: 'ieee-p1363' as const } : key.key;
+  return () => cryptoVerify('sha256', input, opts, signature);
 }
 
 /** Raw `crypto.sign` of an input the size of a token's signing input, with the server's key. */
@@ -89,36 +100,61 @@ async function benchTokenRequests(s: Setup, target?: number): Promise<string[]> 
   const sign = rawSign(s.key, s.token);
   const input = s.token.slice(0, s.token.lastIndexOf('.'));
   const run = () => peakRate(s.server.url, s.node, req, { connections: CONNECTIONS, seconds: SECONDS, serverPids: [s.server.pid] });
-  await run(); // warm-up
-  // raw sign (one thread, and all cores at once) and TokenRequests in interleaved rounds, the best of each
+  // the floor of the HTTPS work per token: an empty endpoint answering the same request with the same bytes
+  const empty = await startEmptyHttps(s.server.tls, s.answer);
+  const runEmpty = () => peakRate(empty.url, s.node, { ...req, path: `/payload${TOKEN_PATH}` }, { connections: CONNECTIONS, seconds: SECONDS, serverPids: [empty.pid] });
   let raw = 0;
   let parallel = 0;
-  const [tr] = await bestOfRounds(
-    [
-      {
-        name: `TokenRequest ${alg}`,
-        run: async () => {
-          raw = Math.max(raw, rateSync('raw sign', sign, 500).opsPerSec);
-          parallel = Math.max(parallel, await parallelSignRate(s.key.privateKeyPem, alg !== 'RS256', input, cores, 500));
-          return run();
+  let tr: Measured;
+  let https: Measured;
+  try {
+    await run(); // warm-up
+    await runEmpty();
+    // raw sign (one thread, and all cores at once), the empty endpoint and TokenRequests in interleaved rounds, the best of each
+    [tr, https] = (await bestOfRounds(
+      [
+        {
+          name: `TokenRequest ${alg}`,
+          run: async () => {
+            raw = Math.max(raw, rateSync('raw sign', sign, 500).opsPerSec);
+            parallel = Math.max(parallel, await parallelSignRate(s.key.privateKeyPem, alg !== 'RS256', input, cores, 500));
+            return run();
+          },
         },
-      },
-    ],
-    ROUNDS,
-  );
+        { name: 'empty endpoint, same bytes', run: runEmpty },
+      ],
+      ROUNDS,
+    )) as [Measured, Measured];
+  } finally {
+    await empty.stop();
+  }
   const baseline = raw * cores;
   const t = target === undefined ? '(no target)' : `target ≥ ${target}x`;
   console.log(`\n${alg} TokenRequests over HTTPS (a node minting pod-bound 3607 s tokens, ${CONNECTIONS} keep-alive connections), vs raw crypto.sign × ${cores} cores`);
   console.log(`  raw crypto.sign, 1 thread             ${fmt(raw).padStart(9)}/s   × ${cores} cores = ${fmt(baseline)}/s`);
   console.log(`  raw crypto.sign, ${cores} threads at once   ${fmt(parallel).padStart(9)}/s   (what the machine gave ${cores} signing threads during the run)`);
   console.log(
-    `  TokenRequests                         ${fmt(tr!.rps).padStart(9)}/s   ${(tr!.rps / baseline).toFixed(2)}x ${t}; ${(tr!.rps / parallel).toFixed(2)}x of ${cores} threads at once; ` +
-      `${tr!.cpuUsPerRequest.toFixed(0)} µs server CPU per token (${describeCpu(tr!.cpu)})`,
+    `  TokenRequests                         ${fmt(tr.rps).padStart(9)}/s   ${(tr.rps / baseline).toFixed(2)}x ${t}; ${(tr.rps / parallel).toFixed(2)}x of ${cores} threads at once; ` +
+      `${tr.cpuUsPerRequest.toFixed(0)} µs server CPU per token (${describeCpu(tr.cpu)})`,
   );
-  const half = await pacedBest(s.server.url, s.node, req, { rate: Math.max(1, Math.round(tr!.rps / 2)), seconds: PACED_SECONDS, connections: CONNECTIONS, serverPids: [s.server.pid] });
+  // The cores are shared by the signing threads, the server's event loop and the load generator:
+  // per token, signing takes `sign` µs of some core, the HTTPS exchange at least what the empty
+  // endpoint spends on the same request and answer, and the load generator its share. Even a
+  // server doing nothing else reaches at most sign / (sign + https + load) of raw sign × cores.
+  const signUs = 1e6 / raw;
+  const loadUs = (tr.cpu.loader / tr.rps) * 1e6;
+  const ceiling = signUs / (signUs + https.cpuUsPerRequest + loadUs);
+  const restUs = Math.max(0, tr.cpuUsPerRequest - signUs);
+  const ceilingNote =
+    `ceiling ${ceiling.toFixed(2)}x on this machine: per token ${signUs.toFixed(0)} µs signing + ≥ ${https.cpuUsPerRequest.toFixed(0)} µs HTTPS ` +
+    `(an empty endpoint answering the same bytes) + ${loadUs.toFixed(0)} µs of load generator on the same ${cores} cores; this server spends ` +
+    `${restUs.toFixed(0)} µs besides signing (→ ${(signUs / (signUs + restUs + loadUs)).toFixed(2)}x)`;
+  console.log(`  ${ceilingNote}`);
+  const half = await pacedBest(s.server.url, s.node, req, { rate: Math.max(1, Math.round(tr.rps / 2)), seconds: PACED_SECONDS, connections: CONNECTIONS, serverPids: [s.server.pid] });
   console.log(latencyLine('  at half the peak rate', half));
   return [
-    ratioLine(`TokenRequest ${alg} / (raw sign × ${cores} cores)`, tr!.rps / baseline, target, `(${fmt(tr!.rps)} vs ${fmt(baseline)}/s; ${(tr!.rps / parallel).toFixed(2)}x of ${cores} signing threads at once)`),
+    ratioLine(`TokenRequest ${alg} / (raw sign × ${cores} cores)`, tr.rps / baseline, target, `(${fmt(tr.rps)} vs ${fmt(baseline)}/s; ${(tr.rps / parallel).toFixed(2)}x of ${cores} signing threads at once)`),
+    `  ${''.padEnd(52)}        ${ceilingNote}`,
     latencyLine(`TokenRequest ${alg} latency at half the peak`, half),
   ];
 }
@@ -133,7 +169,9 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
   const review = async (id: Identity, token: string) =>
     (await apiCall<{ status: { authenticated?: boolean; error?: string } }>(server.url, id, 'POST', REVIEW_PATH, reviewBody(token), { allow: [403] })).body;
   const reviewer = await grant(server, 'bench-token-reviewer', 'system:auth-delegator', async (id) => (await review(id, s.token)).status?.authenticated === true);
-  const empty = await startEmptyHttps(server.tls);
+  // the baseline answers a small object; under /payload it answers what the server answers
+  const answer = JSON.stringify(await review(reviewer, s.token));
+  const empty = await startEmptyHttps(server.tls, answer);
   try {
     const cachedReq: LoadRequest = { method: 'POST', path: REVIEW_PATH, body: reviewBody(s.token) };
     const peak = (url: string, pid: number, req: LoadRequest, amount?: number) =>
@@ -162,20 +200,40 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
       if (r.status?.authenticated !== true) throw new Error(`a minted token does not authenticate: ${r.status?.error}`);
     }
     const uncachedReq: LoadRequest = { method: 'POST', path: REVIEW_PATH, body: fresh };
-    const [base, uncached, cached] = (await bestOfRounds(
+    const verify = rawVerify(s.key, s.token);
+    let verifyRate = 0;
+    const [base, sameBytes, uncached, cached] = (await bestOfRounds(
       [
         { name: 'empty node:https endpoint (same TLS, same body)', run: () => peak(empty.url, empty.pid, cachedReq) },
-        { name: 'TokenReview, uncached (every token new)', run: () => peak(server.url, server.pid, uncachedReq, perRound) },
+        { name: 'node:https answering the same bytes', run: () => peak(empty.url, empty.pid, { ...cachedReq, path: `/payload${REVIEW_PATH}` }) },
+        {
+          name: 'TokenReview, uncached (every token new)',
+          run: () => {
+            verifyRate = Math.max(verifyRate, rateSync('raw verify', verify, 300).opsPerSec);
+            return peak(server.url, server.pid, uncachedReq, perRound);
+          },
+        },
         { name: 'TokenReview, cached (one token)', run: () => peak(server.url, server.pid, cachedReq) },
       ],
       ROUNDS,
-    )) as [Measured, Measured, Measured];
+    )) as [Measured, Measured, Measured, Measured];
     printServerRates(
       `TokenReviews over HTTPS (${s.key.alg} pod-bound tokens, a system:auth-delegator user, ${CONNECTIONS} keep-alive connections), vs an empty HTTPS endpoint`,
-      [base, uncached, cached],
+      [base, sameBytes, uncached, cached],
       base,
       { [uncached.name]: 0.5, [cached.name]: 0.8 },
     );
+    // An uncached review verifies a signature on the event loop: even with nothing else to do, a
+    // review costs the empty endpoint's request plus one verification.
+    const verifyUs = 1e6 / verifyRate;
+    const uncachedNote =
+      `ceiling ${(base.cpuUsPerRequest / (base.cpuUsPerRequest + verifyUs)).toFixed(2)}x on one event loop: the empty endpoint's ` +
+      `${base.cpuUsPerRequest.toFixed(0)} µs + one ${s.key.alg} verification (raw crypto.verify, ${verifyUs.toFixed(0)} µs) per review`;
+    const cachedNote =
+      `ceiling ${(sameBytes.rps / base.rps).toFixed(2)}x for any server sending this ${answer.length}-byte answer over this TLS setup; ` +
+      `this server: ${Math.max(0, cached.cpuUsPerRequest - sameBytes.cpuUsPerRequest).toFixed(0)} µs per review beyond that transport`;
+    console.log(`  uncached: ${uncachedNote}`);
+    console.log(`  cached: ${cachedNote}`);
     // two runs at half the uncached peak, with tokens no run has used
     const halfRate = Math.max(1, Math.round(uncached.rps / 2));
     tokens.push(...(await mint(Math.max(0, 2 * halfRate * PACED_SECONDS + 4 * CONNECTIONS - (tokens.length - next)))));
@@ -191,7 +249,9 @@ async function benchTokenReviews(s: Setup): Promise<string[]> {
     console.log(latencyLine('  cached, at half the peak rate', halfCached));
     return [
       ratioLine('TokenReview uncached / empty HTTPS endpoint', uncached.rps / base.rps, 0.5, `(${fmt(uncached.rps)} vs ${fmt(base.rps)} req/s; cost ratio ${(base.cpuUsPerRequest / uncached.cpuUsPerRequest).toFixed(2)}x)`),
+      `  ${''.padEnd(52)}        ${uncachedNote}`,
       ratioLine('TokenReview cached / empty HTTPS endpoint', cached.rps / base.rps, 0.8, `(${fmt(cached.rps)} req/s; cost ratio ${(base.cpuUsPerRequest / cached.cpuUsPerRequest).toFixed(2)}x)`),
+      `  ${''.padEnd(52)}        ${cachedNote}`,
       latencyLine('TokenReview uncached latency at half the peak', halfUncached),
       latencyLine('TokenReview cached latency at half the peak', halfCached),
     ];
