@@ -64,6 +64,9 @@ export class WorkQueue {
       await this.reconcile(key);
       this.failures.delete(key);
     } catch (err) {
+      // a reconcile that was in flight when the queue stopped fails because the server is
+      // shutting down (its store closed): nothing to report or retry
+      if (this.stopped) return;
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       this.opts.onError?.(key, err);

@@ -173,6 +173,21 @@ describe('WorkQueue', () => {
     q.stop();
   });
 
+  test('a reconcile that fails after stop() (the store closed under it) is neither reported nor retried', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    const r = controlled();
+    const errors: string[] = [];
+    const q = new WorkQueue(r.reconcile, { onError: (key) => errors.push(key) });
+    q.add('a');
+    q.stop();
+    await r.finish('a', new Error('the store is closed'));
+    mock.timers.tick(60_000);
+    await settle();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(r.calls, ['a']);
+    await q.idle();
+  });
+
   test('failures of one key do not hold up others', async () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     const r = controlled();
