@@ -48,6 +48,12 @@ export interface TokenVerifier {
    * claims or throws a TokenError; throws TypeError when there is no audience to check against.
    */
   verify(token: string, audiences?: string[]): VerifiedToken;
+  /**
+   * The same checks and errors, with the signature checked on libuv's thread pool: the calling
+   * thread only parses and checks claims (a few µs instead of a whole RSA/ECDSA verification), so
+   * a server verifying many distinct tokens uses more than one core. Rejects as verify() throws.
+   */
+  verifyAsync(token: string, audiences?: string[]): Promise<VerifiedToken>;
 }
 
 export const GO_JOSE_UNSUPPORTED_ALGORITHM = 'square/go-jose: unknown/unsupported algorithm';
@@ -100,7 +106,14 @@ function checkStringList(v: unknown, what: string, nonEmpty: boolean): string[] 
 /** The signature-checking core shared by the bound and legacy verifiers. */
 export interface JwsCore {
   /** Parses `token` strictly and verifies its signature; returns header and payload. */
-  verifySignature(token: string): { header: JwsHeader; payload: Record<string, unknown> };
+  verifySignature(token: string): SignedParts;
+  /** The same, with the signature checked on libuv's thread pool (off the event loop). */
+  verifySignatureAsync(token: string): Promise<SignedParts>;
+}
+
+export interface SignedParts {
+  header: JwsHeader;
+  payload: Record<string, unknown>;
 }
 
 const HEADER_CACHE_SIZE = 256;
@@ -127,44 +140,94 @@ export function createJwsCore(keys: PublicKey[] | KeyResolver, maxTokenBytes: nu
     return header;
   }
 
+  /** Everything before the signature check: the parsed parts and the keys to try, in order. */
+  function prepare(token: string): Prepared {
+    const [d1, d2] = splitToken(token, maxTokenBytes);
+    const header = headerOf(token, d1);
+    const payload = parsePayload(token.slice(d1 + 1, d2));
+    const spec = ALGORITHMS.get(header.alg);
+    if (spec === undefined) throw new TokenError('ERR_TOKEN_ALG_NOT_ALLOWED', GO_JOSE_UNSUPPORTED_ALGORITHM);
+    const kid = header.kid === '' ? undefined : header.kid;
+    const candidates = resolver.keysFor(kid);
+    if (candidates.length === 0) throw new TokenError('ERR_TOKEN_NO_MATCHING_KEY', NO_KEYS_FOUND);
+    const signature = decodePart(token.slice(d2 + 1), 'signature');
+    const data = Buffer.from(token.slice(0, d2), 'latin1');
+    return { header, payload, spec, candidates, signature, data, errors: [], anyAccepted: false };
+  }
+
   return {
     verifySignature(token) {
-      const [d1, d2] = splitToken(token, maxTokenBytes);
-      const header = headerOf(token, d1);
-      const payload = parsePayload(token.slice(d1 + 1, d2));
-      const spec = ALGORITHMS.get(header.alg);
-      if (spec === undefined) throw new TokenError('ERR_TOKEN_ALG_NOT_ALLOWED', GO_JOSE_UNSUPPORTED_ALGORITHM);
-      const kid = header.kid === '' ? undefined : header.kid;
-      const candidates = resolver.keysFor(kid);
-      if (candidates.length === 0) throw new TokenError('ERR_TOKEN_NO_MATCHING_KEY', NO_KEYS_FOUND);
-
-      const signature = decodePart(token.slice(d2 + 1), 'signature');
-      const data = Buffer.from(token.slice(0, d2), 'latin1');
-      const errors: string[] = [];
-      let anyAccepted = false;
-      for (let i = 0; i < candidates.length; i++) {
-        const key = candidates[i]!;
-        if (!accepts(key, header.alg, spec)) {
-          errors.push(GO_JOSE_UNSUPPORTED_ALGORITHM);
-          continue;
-        }
-        anyAccepted = true;
-        if (spec.kind === 'ec' && signature.length !== 2 * spec.ecSize) {
-          errors.push(`square/go-jose: invalid signature size, have ${signature.length} bytes, wanted ${2 * spec.ecSize}`);
-          continue;
-        }
+      const p = prepare(token);
+      for (let i = 0; i < p.candidates.length; i++) {
+        const options = verifyOptions(p, p.candidates[i]!);
+        if (options === undefined) continue;
         let ok: boolean;
         try {
-          ok = cryptoVerify(spec.hash, data, spec.kind === 'rsa' && !spec.pss ? key.key : { key: key.key, ...verifyPadding(spec) }, signature);
+          ok = cryptoVerify(p.spec.hash, p.data, options, p.signature);
         } catch {
           ok = false;
         }
-        if (ok) return { header, payload };
-        errors.push(GO_JOSE_CRYPTO_FAILURE);
+        if (ok) return { header: p.header, payload: p.payload };
+        p.errors.push(GO_JOSE_CRYPTO_FAILURE);
       }
-      throw new TokenError(anyAccepted ? 'ERR_TOKEN_SIGNATURE_INVALID' : 'ERR_TOKEN_ALG_NOT_ALLOWED', aggregate(errors));
+      throw failure(p);
+    },
+    async verifySignatureAsync(token) {
+      const p = prepare(token);
+      for (let i = 0; i < p.candidates.length; i++) {
+        const options = verifyOptions(p, p.candidates[i]!);
+        if (options === undefined) continue;
+        if (await verifyOnThreadPool(p.spec.hash, p.data, options, p.signature)) return { header: p.header, payload: p.payload };
+        p.errors.push(GO_JOSE_CRYPTO_FAILURE);
+      }
+      throw failure(p);
     },
   };
+}
+
+interface Prepared {
+  header: JwsHeader;
+  payload: Record<string, unknown>;
+  spec: AlgorithmSpec;
+  candidates: PublicKey[];
+  signature: Buffer;
+  data: Buffer;
+  /** Why each key tried so far failed (go-jose's messages). */
+  errors: string[];
+  /** Whether any key was of the token's algorithm family. */
+  anyAccepted: boolean;
+}
+
+type VerifyKeyOptions = PublicKey['key'] | { key: PublicKey['key']; padding?: number; saltLength?: number; dsaEncoding?: 'ieee-p1363' };
+
+/** crypto.verify's key argument for one candidate key, or undefined (its reason noted) when the key cannot verify this token. */
+function verifyOptions(p: Prepared, key: PublicKey): VerifyKeyOptions | undefined {
+  const { spec } = p;
+  if (!accepts(key, p.header.alg, spec)) {
+    p.errors.push(GO_JOSE_UNSUPPORTED_ALGORITHM);
+    return undefined;
+  }
+  p.anyAccepted = true;
+  if (spec.kind === 'ec' && p.signature.length !== 2 * spec.ecSize) {
+    p.errors.push(`square/go-jose: invalid signature size, have ${p.signature.length} bytes, wanted ${2 * spec.ecSize}`);
+    return undefined;
+  }
+  return spec.kind === 'rsa' && !spec.pss ? key.key : { key: key.key, ...verifyPadding(spec) };
+}
+
+function failure(p: Prepared): TokenError {
+  return new TokenError(p.anyAccepted ? 'ERR_TOKEN_SIGNATURE_INVALID' : 'ERR_TOKEN_ALG_NOT_ALLOWED', aggregate(p.errors));
+}
+
+/** crypto.verify on libuv's thread pool; false for any failure, as the synchronous check. */
+function verifyOnThreadPool(hash: string, data: Buffer, options: VerifyKeyOptions, signature: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(hash, data, options, signature, (err, ok) => resolve(err === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 function claimsError(message: string): TokenError {
@@ -240,38 +303,50 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   if (!Number.isInteger(maxTokenBytes) || maxTokenBytes < 1) throw new TypeError('maxTokenBytes must be a positive integer');
   const core = createJwsCore(options.keys, maxTokenBytes);
 
+  const requestedOf = (audiences: string[] | undefined): string[] => {
+    const requested = audiences ?? defaultAudiences;
+    if (!Array.isArray(requested) || requested.length === 0) {
+      throw new TypeError('verify: no audiences to verify against (pass audiences or set defaultAudiences)');
+    }
+    return requested;
+  };
+
+  /** Everything after the signature, in Kubernetes' order. */
+  function checkClaims({ header, payload: c }: SignedParts, requested: string[]): VerifiedToken {
+    const iss = c.iss;
+    if (iss !== undefined && typeof iss !== 'string') throw claimsError('iss claim must be a string');
+    if (iss === undefined || !issuers.has(iss)) {
+      throw new TokenError('ERR_TOKEN_ISSUER_INVALID', `token issuer ${goQuote(iss ?? '')} is invalid`);
+    }
+
+    const auds = intersectAudiences(c.aud, defaultAudiences, requested);
+
+    if (c.exp === undefined) throw claimsError('exp claim is missing');
+    if (c.iat === undefined) throw claimsError('iat claim is missing');
+    if (c.nbf === undefined) throw claimsError('nbf claim is missing');
+    const exp = numericDate(c.exp, 'exp');
+    const iat = numericDate(c.iat, 'iat');
+    const nbf = numericDate(c.nbf, 'nbf');
+    const t = now();
+    if (t + leeway < nbf) throw new TokenError('ERR_TOKEN_NOT_YET_VALID', 'service account token is not valid yet');
+    if (t - leeway > exp) throw new TokenError('ERR_TOKEN_EXPIRED', 'service account token has expired');
+    if (t + leeway < iat) throw new TokenError('ERR_TOKEN_ISSUED_IN_FUTURE', 'service account token is issued in the future');
+
+    if (typeof c.sub !== 'string') throw claimsError('sub claim must be a string');
+    if (c.jti !== undefined && typeof c.jti !== 'string') throw claimsError('jti claim must be a string');
+    checkKubernetesClaims(c['kubernetes.io']);
+
+    return { header, claims: c as TokenClaims & Record<string, unknown>, audiences: auds };
+  }
+
   return {
     verify(token: string, audiences?: string[]): VerifiedToken {
-      const requested = audiences ?? defaultAudiences;
-      if (!Array.isArray(requested) || requested.length === 0) {
-        throw new TypeError('verify: no audiences to verify against (pass audiences or set defaultAudiences)');
-      }
-      const { header, payload: c } = core.verifySignature(token);
-
-      const iss = c.iss;
-      if (iss !== undefined && typeof iss !== 'string') throw claimsError('iss claim must be a string');
-      if (iss === undefined || !issuers.has(iss)) {
-        throw new TokenError('ERR_TOKEN_ISSUER_INVALID', `token issuer ${goQuote(iss ?? '')} is invalid`);
-      }
-
-      const auds = intersectAudiences(c.aud, defaultAudiences, requested);
-
-      if (c.exp === undefined) throw claimsError('exp claim is missing');
-      if (c.iat === undefined) throw claimsError('iat claim is missing');
-      if (c.nbf === undefined) throw claimsError('nbf claim is missing');
-      const exp = numericDate(c.exp, 'exp');
-      const iat = numericDate(c.iat, 'iat');
-      const nbf = numericDate(c.nbf, 'nbf');
-      const t = now();
-      if (t + leeway < nbf) throw new TokenError('ERR_TOKEN_NOT_YET_VALID', 'service account token is not valid yet');
-      if (t - leeway > exp) throw new TokenError('ERR_TOKEN_EXPIRED', 'service account token has expired');
-      if (t + leeway < iat) throw new TokenError('ERR_TOKEN_ISSUED_IN_FUTURE', 'service account token is issued in the future');
-
-      if (typeof c.sub !== 'string') throw claimsError('sub claim must be a string');
-      if (c.jti !== undefined && typeof c.jti !== 'string') throw claimsError('jti claim must be a string');
-      checkKubernetesClaims(c['kubernetes.io']);
-
-      return { header, claims: c as TokenClaims & Record<string, unknown>, audiences: auds };
+      const requested = requestedOf(audiences);
+      return checkClaims(core.verifySignature(token), requested);
+    },
+    async verifyAsync(token: string, audiences?: string[]): Promise<VerifiedToken> {
+      const requested = requestedOf(audiences);
+      return checkClaims(await core.verifySignatureAsync(token), requested);
     },
   };
 }

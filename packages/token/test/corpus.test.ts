@@ -30,7 +30,7 @@ for (const [name, key, otherKey] of pairs) {
       assert.equal(new Set(corpus.map((c) => c.token)).size, corpus.length);
     });
 
-    test('the same verifier accepts a genuine token (control)', () => {
+    test('the same verifier accepts a genuine token (control), also verifying off the event loop', async () => {
       const claims = buildClaims(
         {
           issuer: ISSUER,
@@ -40,19 +40,30 @@ for (const [name, key, otherKey] of pairs) {
         },
         NOW,
       );
-      assert.deepEqual(verifier.verify(createSigner(key).sign(claims), [AUDIENCE]).audiences, [AUDIENCE]);
+      const token = createSigner(key).sign(claims);
+      assert.deepEqual(verifier.verify(token, [AUDIENCE]).audiences, [AUDIENCE]);
+      assert.deepEqual(await verifier.verifyAsync(token, [AUDIENCE]), verifier.verify(token, [AUDIENCE]));
     });
 
     for (const c of corpus) {
-      test(`rejects: ${c.name} → ${c.expectedCode}`, () => {
+      test(`rejects: ${c.name} → ${c.expectedCode}`, async () => {
+        let message = '';
         assert.throws(
           () => verifier.verify(c.token, [AUDIENCE]),
           (err: unknown) => {
             assert.ok(err instanceof TokenError, `expected TokenError, got ${String(err)}`);
             assert.equal(err.code, c.expectedCode, err.message);
+            message = err.message;
             return true;
           },
         );
+        // verifyAsync (the signature checked on the thread pool) rejects with the same error
+        await assert.rejects(verifier.verifyAsync(c.token, [AUDIENCE]), (err: unknown) => {
+          assert.ok(err instanceof TokenError, `expected TokenError, got ${String(err)}`);
+          assert.equal(err.code, c.expectedCode);
+          assert.equal(err.message, message);
+          return true;
+        });
       });
     }
   });

@@ -181,6 +181,36 @@ describe('key selection', () => {
     const cut = `${t.slice(0, t.lastIndexOf('.'))}.${Buffer.alloc(63, 1).toString('base64url')}`;
     assertCode(() => verifierFor([es256]).verify(cut), 'ERR_TOKEN_SIGNATURE_INVALID', 'square/go-jose: invalid signature size, have 63 bytes, wanted 64');
   });
+  test('verifyAsync tries the keys in the same order and fails with the same aggregate', async () => {
+    const cut = (() => {
+      const t = createSigner(es256).sign(claimsAt(NOW));
+      return `${t.slice(0, t.lastIndexOf('.'))}.${Buffer.alloc(63, 1).toString('base64url')}`;
+    })();
+    const cases: Array<[string, PublicKey[], string]> = [
+      ['kid among several', [other, es256, rsa], token],
+      ['no kid, the right key last', [other, es256, rsa], noKidToken],
+      ['no kid, no key verifies', [other, es256], noKidToken],
+      ['identical failures', [other, { ...other }], noKidToken],
+      ['unknown kid', [other, es256], token],
+      ['wrong-size ES signature', [es256], cut],
+    ];
+    for (const [name, keys, t] of cases) {
+      const verifier = verifierFor(keys);
+      let sync: unknown;
+      try {
+        sync = verifier.verify(t);
+      } catch (err) {
+        sync = err;
+      }
+      const async_ = await verifier.verifyAsync(t).catch((err: unknown) => err);
+      if (sync instanceof TokenError) {
+        assert.ok(async_ instanceof TokenError, name);
+        assert.deepEqual([async_.code, async_.message], [sync.code, sync.message], name);
+      } else {
+        assert.deepEqual(async_, sync, name);
+      }
+    }
+  });
   test('a KeyResolver is asked with the kid, or undefined without one', () => {
     const asked: Array<string | undefined> = [];
     const resolver: KeyResolver = {

@@ -18,6 +18,7 @@ import {
   peekIssuer,
   TokenError,
   type TokenClaims,
+  type VerifiedToken,
 } from '@boundtoken/token';
 import type { TokenAuthenticator } from '../auth/authenticate.js';
 import { GROUP_SERVICE_ACCOUNTS, type AuthenticationResult, type UserInfo } from '../auth/types.js';
@@ -74,6 +75,12 @@ function leewayEnd(obj: { metadata?: { deletionTimestamp?: string } }): number {
 }
 
 class AuthError extends Error {}
+
+interface Authenticated {
+  result: AuthenticationResult;
+  expires: number;
+  deps: string[];
+}
 
 function one(v: string): string[] {
   return [v];
@@ -145,8 +152,8 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     return sa;
   }
 
-  function authenticateBound(token: string, audiences: string[] | undefined, nowMs: number): { result: AuthenticationResult; expires: number; deps: string[] } {
-    const v = verifier.verify(token, audiences && audiences.length > 0 ? audiences : undefined);
+  /** The bound-object checks of a verified token, against the informer caches as they are now. */
+  function boundResult(v: VerifiedToken, nowMs: number): Authenticated {
     const c = v.claims as TokenClaims;
     const k = c['kubernetes.io'];
     const ns = k.namespace;
@@ -205,7 +212,7 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     return { result: { kind: 'ok', user, audiences: v.audiences }, expires, deps };
   }
 
-  function authenticateLegacy(token: string, audiences: string[] | undefined, nowMs: number): { result: AuthenticationResult; expires: number; deps: string[] } {
+  function authenticateLegacy(token: string, audiences: string[] | undefined, nowMs: number): Authenticated {
     const v = legacy.verify(token, audiences && audiences.length > 0 ? audiences : undefined);
     const { namespace, name, uid } = v.serviceAccount;
     const deps = [`serviceAccounts/${namespace}/${name}`, `secrets/${namespace}/${v.secretName}`];
@@ -260,16 +267,34 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       }
       const iss = peekIssuer(token);
       if (iss === undefined) return { kind: 'none' };
-      const isLegacy = iss === LEGACY_ISSUER;
-      if (!isLegacy && !issuers.has(iss)) return { kind: 'none' };
-      try {
-        const r = isLegacy ? authenticateLegacy(token, audiences, nowMs) : authenticateBound(token, audiences, nowMs);
-        store(key, { result: r.result, expires: r.expires, deps: r.deps });
-        return r.result;
-      } catch (err) {
+      const failed = (err: unknown): AuthenticationResult => {
         if (err instanceof AuthError || err instanceof TokenError) return { kind: 'error', message: err.message };
         throw err;
+      };
+      const remember = (r: Authenticated): AuthenticationResult => {
+        store(key, r);
+        return r.result;
+      };
+      if (iss === LEGACY_ISSUER) {
+        try {
+          return remember(authenticateLegacy(token, audiences, nowMs));
+        } catch (err) {
+          return failed(err);
+        }
       }
+      if (!issuers.has(iss)) return { kind: 'none' };
+      // the signature is checked on libuv's thread pool; the bound objects are then looked up in
+      // the caches as they are when it is done (a deletion meanwhile is seen)
+      return verifier.verifyAsync(token, audiences && audiences.length > 0 ? audiences : undefined).then(
+        (v) => {
+          try {
+            return remember(boundResult(v, now()));
+          } catch (err) {
+            return failed(err);
+          }
+        },
+        failed,
+      );
     },
   };
 }
