@@ -25,6 +25,7 @@ import {
   assertRevision,
   assertValue,
 } from '../internal/validate.js';
+import { closedWatch, storeClosed } from '../internal/closed.js';
 import { retryable, toStoreError } from './etcd-errors.js';
 import { memberBreaker, runOnce } from './etcd-policies.js';
 import { EtcdKeys } from './etcd-keys.js';
@@ -250,11 +251,7 @@ class EtcdStore implements Store {
     assertPrefix(prefix);
     if (options.afterRevision !== undefined) assertRevision(options.afterRevision, 'afterRevision');
     const range = this.#keys.prefixRange(prefix);
-    if (this.#closed) {
-      const err = new StoreError('ERR_STORE_CLOSED', 'the store is closed');
-      setImmediate(() => options.onError(err));
-      return { stop() {} };
-    }
+    if (this.#closed) return closedWatch(options);
     const filtered: WatchOptions = {
       ...options,
       // the etcd range may be wider than the prefix (prefixes that are not a path segment)
@@ -384,7 +381,7 @@ class EtcdStore implements Store {
     fn: (options: CallOptions) => Promise<R>,
     timeoutMs = this.#requestTimeoutMs,
   ): Promise<R> {
-    if (this.#closed) throw new StoreError('ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#closed) throw storeClosed();
     if (kind === 'write' && this.#resolvingNow) await this.#resolvingNow;
     const deadline = Date.now() + timeoutMs;
     let backoff = 25;

@@ -18,6 +18,7 @@ import type { KubeObject } from '@boundtoken/api';
 import { StoreError } from '../store.js';
 import type { StoreEvent, Watch, WatchOptions } from '../store.js';
 import { decodeValue } from '../internal/codec.js';
+import { storeClosed } from '../internal/closed.js';
 import type { EtcdKeys, EtcdRange } from './etcd-keys.js';
 
 interface EtcdWatcher {
@@ -72,7 +73,7 @@ export class EtcdWatchHub {
     const stream = this.#stream;
     this.#stream = undefined;
     stream?.cancel();
-    this.#failAll(new StoreError('ERR_STORE_CLOSED', 'the store is closed'));
+    this.#failAll(storeClosed());
   }
 
   #stop(w: EtcdWatcher): void {

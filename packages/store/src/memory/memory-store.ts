@@ -12,7 +12,8 @@ import { StoreError } from '../store.js';
 import type { ListOptions, ListResult, Store, Versioned, Watch, WatchOptions } from '../store.js';
 import { decodeValue, encodeValue } from '../internal/codec.js';
 import { prefixEnd } from '../internal/keys.js';
-import type { LogRecord } from '../internal/log.js';
+import { assertNotFuture, assertReadable, firstAfter, readRecords, type LogRecord } from '../internal/log.js';
+import { closedWatch, storeClosed } from '../internal/closed.js';
 import { LogWatchers } from '../internal/log-watchers.js';
 import { SortedKeys } from '../internal/sorted-keys.js';
 import {
@@ -39,17 +40,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   return new MemoryStore(retain);
 }
 
-/** Index of the first record with revision > `revision` in records sorted by revision. */
-function firstAfter(records: readonly LogRecord[], revision: number, from = 0): number {
-  let lo = from;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (records[mid]!.revision <= revision) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 class MemoryStore implements Store {
   readonly backend = 'memory';
@@ -95,7 +85,7 @@ class MemoryStore implements Store {
     assertListOptions(options);
     this.#checkOpen();
     const revision = options.revision ?? this.#revision;
-    this.#checkReadable(revision);
+    assertReadable(revision, this.#revision, this.#compacted);
     const limit = options.limit || Infinity;
     const end = prefixEnd(prefix);
     const items: Versioned<T>[] = [];
@@ -157,22 +147,14 @@ class MemoryStore implements Store {
   watch(prefix: string, options: WatchOptions): Watch {
     assertPrefix(prefix);
     if (options.afterRevision !== undefined) assertRevision(options.afterRevision, 'afterRevision');
-    if (this.#closed) {
-      const err = new StoreError('ERR_STORE_CLOSED', 'the store is closed');
-      setImmediate(() => options.onError(err));
-      return { stop() {} };
-    }
+    if (this.#closed) return closedWatch(options);
     return this.#watchers.add(prefix, options);
   }
 
   async compact(revision: number): Promise<void> {
     assertRevision(revision, 'revision');
     this.#checkOpen();
-    if (revision > this.#revision) {
-      throw new StoreError('ERR_STORE_FUTURE_REVISION', `revision ${revision} is newer than the store (${this.#revision})`, {
-        revision: this.#revision,
-      });
-    }
+    assertNotFuture(revision, this.#revision);
     // hand live watchers what they have not seen yet, so compaction only expires real laggards
     this.#watchers.flush();
     this.#compactTo(revision);
@@ -190,25 +172,13 @@ class MemoryStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#watchers.failAll(new StoreError('ERR_STORE_CLOSED', 'the store is closed'));
+    this.#watchers.failAll(storeClosed());
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new StoreError('ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#closed) throw storeClosed();
   }
 
-  #checkReadable(revision: number): void {
-    if (revision > this.#revision) {
-      throw new StoreError('ERR_STORE_FUTURE_REVISION', `revision ${revision} is newer than the store (${this.#revision})`, {
-        revision: this.#revision,
-      });
-    }
-    if (revision < this.#compacted) {
-      throw new StoreError('ERR_STORE_COMPACTED', `revision ${revision} has been compacted (oldest readable: ${this.#compacted})`, {
-        revision: this.#compacted,
-      });
-    }
-  }
 
   /** The live record of `key`, if the key exists. */
   #current(key: string): LogRecord | undefined {
@@ -253,13 +223,7 @@ class MemoryStore implements Store {
   }
 
   #readLog(after: number, upTo: number, prefix: string, limit: number): LogRecord[] {
-    const out: LogRecord[] = [];
-    for (let i = firstAfter(this.#log, after, this.#logStart); i < this.#log.length && out.length < limit; i++) {
-      const record = this.#log[i]!;
-      if (record.revision > upTo) break;
-      if (record.key.startsWith(prefix)) out.push(record);
-    }
-    return out;
+    return readRecords(this.#log, after, upTo, prefix, limit, this.#logStart);
   }
 
   #autoCompact(): void {

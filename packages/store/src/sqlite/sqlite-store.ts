@@ -20,7 +20,8 @@ import { StoreError } from '../store.js';
 import type { ListOptions, ListResult, Store, Versioned, Watch, WatchOptions } from '../store.js';
 import { decodeValue, encodeValue, restamp } from '../internal/codec.js';
 import { prefixEnd } from '../internal/keys.js';
-import type { LogRecord } from '../internal/log.js';
+import { assertNotFuture, assertReadable, readRecords, type LogRecord } from '../internal/log.js';
+import { closedWatch, storeClosed } from '../internal/closed.js';
 import { LogWatchers } from '../internal/log-watchers.js';
 import {
   assertExpectedRevision,
@@ -119,16 +120,6 @@ function storeFailure(err: unknown, what: string): unknown {
   return new StoreError('ERR_STORE_UNAVAILABLE', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
-function firstAfter(records: readonly LogRecord[], revision: number): number {
-  let lo = 0;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (records[mid]!.revision <= revision) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 class SqliteStore implements Store {
   readonly backend = 'sqlite';
@@ -204,7 +195,7 @@ class SqliteStore implements Store {
     assertListOptions(options);
     this.#checkOpen();
     const revision = options.revision ?? this.#committed;
-    this.#checkReadable(revision);
+    assertReadable(revision, this.#committed, this.#compacted);
     const limit = options.limit || 0;
     const exclusive = options.startAfter !== undefined && options.startAfter >= prefix;
     const start = exclusive ? options.startAfter! : prefix;
@@ -277,11 +268,7 @@ class SqliteStore implements Store {
   watch(prefix: string, options: WatchOptions): Watch {
     assertPrefix(prefix);
     if (options.afterRevision !== undefined) assertRevision(options.afterRevision, 'afterRevision');
-    if (this.#closed) {
-      const err = new StoreError('ERR_STORE_CLOSED', 'the store is closed');
-      setImmediate(() => options.onError(err));
-      return { stop() {} };
-    }
+    if (this.#closed) return closedWatch(options);
     return this.#watchers.add(prefix, options);
   }
 
@@ -290,11 +277,7 @@ class SqliteStore implements Store {
     this.#checkOpen();
     // a batch still open this turn commits first: its revisions count
     this.#commitNow();
-    if (revision > this.#committed) {
-      throw new StoreError('ERR_STORE_FUTURE_REVISION', `revision ${revision} is newer than the store (${this.#committed})`, {
-        revision: this.#committed,
-      });
-    }
+    assertNotFuture(revision, this.#committed);
     this.#watchers.flush();
     try {
       await this.#compactTo(revision);
@@ -323,27 +306,15 @@ class SqliteStore implements Store {
     this.#closed = true;
     if (this.#compactionTimer) clearInterval(this.#compactionTimer);
     await this.#compaction;
-    this.#watchers.failAll(new StoreError('ERR_STORE_CLOSED', 'the store is closed'));
+    this.#watchers.failAll(storeClosed());
     this.#reader.close();
     this.#db.close();
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new StoreError('ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#closed) throw storeClosed();
   }
 
-  #checkReadable(revision: number): void {
-    if (revision > this.#committed) {
-      throw new StoreError('ERR_STORE_FUTURE_REVISION', `revision ${revision} is newer than the store (${this.#committed})`, {
-        revision: this.#committed,
-      });
-    }
-    if (revision < this.#compacted) {
-      throw new StoreError('ERR_STORE_COMPACTED', `revision ${revision} has been compacted (oldest readable: ${this.#compacted})`, {
-        revision: this.#compacted,
-      });
-    }
-  }
 
   #precondition(key: string, expectedRevision: number | undefined): Row {
     const current = this.#stmt.current.get(key) as Row | undefined;
@@ -362,7 +333,7 @@ class SqliteStore implements Store {
    * may throw (precondition failed) and then nothing of it remains.
    */
   #write<T extends KubeObject>(apply: (revision: number) => LogRecord): Promise<Versioned<T>> {
-    if (this.#closed) return Promise.reject(new StoreError('ERR_STORE_CLOSED', 'the store is closed'));
+    if (this.#closed) return Promise.reject(storeClosed());
     let batch: Batch;
     try {
       batch = this.#batch ?? this.#begin();
@@ -443,15 +414,7 @@ class SqliteStore implements Store {
 
   #readLog(after: number, upTo: number, prefix: string, limit: number): LogRecord[] {
     const recent = this.#recent;
-    if (recent.length > 0 && after >= recent[0]!.revision - 1) {
-      const out: LogRecord[] = [];
-      for (let i = firstAfter(recent, after); i < recent.length && out.length < limit; i++) {
-        const record = recent[i]!;
-        if (record.revision > upTo) break;
-        if (record.key.startsWith(prefix)) out.push(record);
-      }
-      return out;
-    }
+    if (recent.length > 0 && after >= recent[0]!.revision - 1) return readRecords(recent, after, upTo, prefix, limit);
     const end = prefixEnd(prefix);
     const rows = (
       end === undefined
