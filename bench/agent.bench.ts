@@ -22,7 +22,7 @@
  *   npm run bench -- agent
  *   BENCH_AGENT_PODS=2000 npm run bench -- agent        (fewer pods for a quick run)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import type { Pod, TokenRequest } from '@boundtoken/api';
 import { TokenManager } from '@boundtoken/agent';
 import { createKubeClient, loadKubeconfig, type KubeClientShape } from '@boundtoken/client';
+import { mintKubeconfig, startServer, waitFor } from '../test/e2e/harness.ts';
 import { fmt, percentile } from './lib/measure.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       return (node as { status?: { conditions?: { type: string; status: string }[] } } | undefined)?.status?.conditions?.some(
         (c) => c.type === 'Ready' && c.status === 'True',
       );
-    });
+    }, 30_000);
     await sleep(2000);
     const idleEmpty = agent.last();
 
@@ -205,40 +206,15 @@ async function startTarget(): Promise<Target> {
       stop: async () => {},
     };
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'bt-bench-agent-server-'));
-  const proc = spawn(process.execPath, [CLI, 'server', '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /ready at (\S+)/.exec(out)?.[1];
-      const kubeconfig = /KUBECONFIG=(\S+)/.exec(out)?.[1];
-      if (url && kubeconfig) resolve({ url, kubeconfig });
-    });
-    proc.once('exit', (code) => reject(new Error(`boundtoken server exited (${code})`)));
-  });
-  const agentKubeconfig = join(dataDir, `${NODE}.kubeconfig`);
-  const minted = spawnSync(process.execPath, [CLI, 'kubeconfig', '--user', `system:node:${NODE}`, '--group', 'system:nodes', '--data-dir', dataDir, '--out', agentKubeconfig], {
-    encoding: 'utf8',
-  });
-  if (minted.status !== 0) throw new Error(`boundtoken kubeconfig failed: ${minted.stderr}`);
-  return {
-    url: ready.url,
-    adminKubeconfig: ready.kubeconfig,
-    agentKubeconfig,
-    async stop() {
-      await stopProcess(proc);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  const server = await startServer();
+  const agentKubeconfig = await mintKubeconfig(server, `system:node:${NODE}`, ['system:nodes'], join(server.dataDir, `${NODE}.kubeconfig`));
+  return { url: server.url, adminKubeconfig: server.kubeconfig, agentKubeconfig, stop: () => server.dispose() };
 }
 
 async function setUpNamespace(admin: KubeClientShape): Promise<void> {
   await admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  await waitFor('the default service account', async () => admin.get(`/api/v1/namespaces/${NAMESPACE}/serviceaccounts/default`).then(() => true, () => false));
-  await waitFor('kube-root-ca.crt', async () => admin.get(`/api/v1/namespaces/${NAMESPACE}/configmaps/kube-root-ca.crt`).then(() => true, () => false));
+  await waitFor('the default service account', async () => admin.get(`/api/v1/namespaces/${NAMESPACE}/serviceaccounts/default`).then(() => true, () => false), 30_000);
+  await waitFor('kube-root-ca.crt', async () => admin.get(`/api/v1/namespaces/${NAMESPACE}/configmaps/kube-root-ca.crt`).then(() => true, () => false), 30_000);
 }
 
 function podManifest(i: number, nodeName: string): Pod {
@@ -485,14 +461,6 @@ class MinHeap {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(what: string, check: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 async function waitForFile(path: string, timeoutMs: number): Promise<void> {

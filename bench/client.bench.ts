@@ -21,6 +21,7 @@ import jwksRsa from 'jwks-rsa';
 import { buildClaims, createSigner, generateSigningKey, jwksDocument, type SigningKey } from '@boundtoken/token';
 import { createVerifier, withAuth } from '@boundtoken/client';
 import { performance } from 'node:perf_hooks';
+import { loadAutocannon } from './lib/autocannon.js';
 import { fmt, printRates, type Rate } from './lib/measure.js';
 
 const MS = Number(process.env.BENCH_MS ?? 1500);
@@ -239,17 +240,9 @@ async function runServers(): Promise<void> {
   });
 }
 
-/** autocannon has no type declarations: the little of its API used here. */
-type Autocannon = (opts: { url: string; connections: number; pipelining: number; duration: number; headers: Record<string, string> }) => Promise<{
-  requests: { average: number };
-  non2xx: number;
-  errors: number;
-}>;
-const autocannonModule = 'autocannon';
-
 async function load(url: string, headers: Record<string, string>): Promise<Rate & { non2xx: number }> {
   const seconds = Math.max(2, Math.round((MS * 2) / 1000));
-  const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
+  const autocannon = await loadAutocannon();
   const r = await autocannon({ url, connections: 16, pipelining: 1, duration: seconds, headers });
   return { name: url, opsPerSec: r.requests.average, non2xx: r.non2xx + r.errors };
 }

@@ -21,44 +21,19 @@
  *
  *   npm run bench -- replicas
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { spawnSync } from 'node:child_process';
 import { apiClient, readKubeconfig, startServer, type ApiClient, type TestServer } from '../test/e2e/harness.ts';
 import { createNamespace, createPod, mintToken, tokenReviewBody } from '../test/e2e/replica-api.ts';
 import { startReplicaSet, type ReplicaSet } from '../test/e2e/replicas-harness.ts';
+import { loadAutocannon } from './lib/autocannon.js';
+import { cpuMeter } from './lib/https-load.js';
 import { fmt, percentile } from './lib/measure.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PODS = 100;
-
-/** autocannon has no type declarations: the little of its API used here. */
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  pipelining: number;
-  duration: number;
-  tlsOptions: object;
-  requests: object[];
-}) => Promise<{ non2xx: number; errors: number; timeouts: number; '2xx': number }>;
-const autocannonModule = 'autocannon';
-
-const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
-/** CPU seconds (user + system) a process has used; 0 when it is gone. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / ticks;
-  } catch {
-    return 0;
-  }
-}
 
 interface Target {
   url: string;
@@ -87,7 +62,7 @@ async function tokensFor(api: ApiClient, ns: string): Promise<string[]> {
 
 /** Closed-loop TokenReview load on `targets` (connections split evenly) for `SECONDS`. */
 async function reviewLoad(targets: Target[], tokens: string[], pids: { servers: number[]; etcd: number[] }): Promise<Round> {
-  const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
+  const autocannon = await loadAutocannon();
   const bodies = tokens.map((t) => JSON.stringify(tokenReviewBody(t)));
   let next = 0;
   const request = {
@@ -96,9 +71,8 @@ async function reviewLoad(targets: Target[], tokens: string[], pids: { servers: 
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     setupRequest: (r: object) => ({ ...r, body: bodies[next++ % bodies.length] }),
   };
-  const server0 = pids.servers.reduce((s, p) => s + cpuSeconds(p), 0);
-  const etcd0 = pids.etcd.reduce((s, p) => s + cpuSeconds(p), 0);
-  const loader0 = process.cpuUsage();
+  const serversCpu = cpuMeter(pids.servers);
+  const etcdCpu = cpuMeter(pids.etcd);
   const start = performance.now();
   const results = await Promise.all(
     targets.map((t) =>
@@ -109,13 +83,12 @@ async function reviewLoad(targets: Target[], tokens: string[], pids: { servers: 
   const ok = results.reduce((s, r) => s + r['2xx'], 0);
   const bad = results.reduce((s, r) => s + r.non2xx + r.errors + r.timeouts, 0);
   if (bad > 0) throw new Error(`${bad} TokenReviews failed or timed out`);
-  const servers = pids.servers.reduce((s, p) => s + cpuSeconds(p), 0) - server0;
-  const etcd = pids.etcd.reduce((s, p) => s + cpuSeconds(p), 0) - etcd0;
-  const l = process.cpuUsage(loader0);
+  const servers = serversCpu();
+  const etcd = etcdCpu();
   return {
     rps: ok / wall,
-    cpu: { servers: servers / wall, etcd: etcd / wall, loader: (l.user + l.system) / 1e6 / wall },
-    serverUsPerReview: (servers * 1e6) / ok,
+    cpu: { servers: servers.server, etcd: etcd.server, loader: servers.loader },
+    serverUsPerReview: (servers.server * wall * 1e6) / ok,
   };
 }
 

@@ -3,7 +3,8 @@
  * a service account, and a pod bound to the node with the kind of status an agent reports (about
  * 3 KB of JSON with its managedFields, like a real small pod). Plus RBAC for the non-admin callers.
  */
-import { apiCall, mintIdentity, waitUntil, type CliServer, type Identity } from './servers.js';
+import { waitFor } from '../../test/e2e/harness.ts';
+import { apiCall, mintIdentity, type CliServer, type Identity } from './servers.js';
 
 export const NAMESPACE = 'bench';
 export const NODE = 'bench-node';
@@ -110,7 +111,7 @@ export async function grant(server: CliServer, user: string, clusterRole: string
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
     subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }],
   });
-  await waitUntil(`RBAC to allow ${user}`, async () => ((await probe(id)) ? true : undefined));
+  await waitFor(`RBAC to allow ${user}`, () => probe(id));
   return id;
 }
 

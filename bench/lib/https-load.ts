@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { loadAutocannon } from './autocannon.js';
 import { percentile } from './measure.js';
 import type { Identity } from './servers.js';
 
@@ -63,7 +64,7 @@ function ticksPerSecond(): number {
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far; 0 when unknown. */
-function processCpuSeconds(pid: number): number {
+export function processCpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -87,18 +88,6 @@ export function cpuMeter(pids: number[]): () => CpuUse {
   };
 }
 
-/** autocannon has no type declarations: the little of its API used here. */
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  pipelining: number;
-  duration?: number;
-  amount?: number;
-  tlsOptions: object;
-  requests: object[];
-}) => Promise<{ non2xx: number; errors: number; timeouts: number; '2xx': number }> & { on(event: 'response', listener: () => void): void };
-const autocannonModule = 'autocannon';
-
 function bodyFor(req: LoadRequest): (i: number) => string | undefined {
   const b = req.body;
   if (b === undefined) return () => undefined;
@@ -116,7 +105,7 @@ export async function peakRate(
   req: LoadRequest,
   opts: { connections: number; seconds: number; amount?: number; serverPids: number[] },
 ): Promise<PeakResult> {
-  const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
+  const autocannon = await loadAutocannon();
   const body = bodyFor(req);
   let i = 0;
   const dynamic = typeof req.body === 'function';

@@ -10,16 +10,13 @@
  * Plus `mintIdentity` (a client certificate signed by the data dir's CA) and `apiCall`, a tiny
  * HTTPS JSON client for setting up objects before a measurement.
  */
-import { spawn, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintKubeconfig, pkiPaths } from '@boundtoken/server';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'packages/cli/bin/boundtoken.js');
+import { startServer } from '../../test/e2e/harness.ts';
 
 /** A client identity for HTTPS: the CA to trust, and a client certificate (or none). */
 export interface Identity {
@@ -41,66 +38,25 @@ export interface CliServer {
 }
 
 /**
- * Starts `boundtoken server` (compiled) on 127.0.0.1 and a free port; resolves when it is ready.
- * `cli` runs another build (another checkout's `packages/cli/bin/boundtoken.js`), to compare two.
+ * Starts `boundtoken server` (compiled) on 127.0.0.1 and a free port, with the e2e harness;
+ * resolves when it is ready. `cli` runs another build (another checkout's
+ * `packages/cli/bin/boundtoken.js`), to compare two; BENCH_SERVER_NODE_OPTIONS (`--cpu-prof …`)
+ * go to its node.
  */
 export async function startCliServer(extraArgs: string[] = [], opts: { cli?: string; nodeOptions?: string[] } = {}): Promise<CliServer> {
-  const cli = opts.cli ?? CLI;
-  if (!existsSync(join(cli, '../../dist/main.js'))) throw new Error(`the CLI is not built (${cli}): \`npm run bench\` builds it (tsc -b)`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'boundtoken-bench-'));
-  const args = ['server', '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn', ...extraArgs];
   const nodeOptions = opts.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-  const proc = spawn(process.execPath, [...nodeOptions, cli, ...args], {
-    cwd: REPO,
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-    if (err.length > 64 * 1024) err = err.slice(-32 * 1024);
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    rmSync(dataDir, { recursive: true, force: true });
+  const server = await startServer(extraArgs, { ...(opts.cli ? { cli: opts.cli } : {}), nodeOptions });
+  const p = pkiPaths(server.dataDir);
+  const ca = readFileSync(p.caCert, 'utf8');
+  return {
+    url: server.url,
+    pid: server.proc.pid!,
+    dataDir: server.dataDir,
+    args: server.args,
+    tls: { cert: readFileSync(p.servingCert, 'utf8'), key: readFileSync(p.servingKey, 'utf8'), clientCa: ca },
+    admin: { name: 'admin (system:masters)', ca, cert: readFileSync(p.adminCert, 'utf8'), key: readFileSync(p.adminKey, 'utf8') },
+    stop: () => server.dispose(),
   };
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the server did not start within 30 s:\n${err}`)), 30_000);
-      const check = (): void => {
-        const m = /ready at (https:\/\/\S+)\n/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      };
-      proc.stdout.on('data', check);
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the server exited with ${code}:\n${err}`));
-      });
-    });
-    const p = pkiPaths(dataDir);
-    const ca = readFileSync(p.caCert, 'utf8');
-    return {
-      url,
-      pid: proc.pid!,
-      dataDir,
-      args,
-      tls: { cert: readFileSync(p.servingCert, 'utf8'), key: readFileSync(p.servingKey, 'utf8'), clientCa: ca },
-      admin: { name: 'admin (system:masters)', ca, cert: readFileSync(p.adminCert, 'utf8'), key: readFileSync(p.adminKey, 'utf8') },
-      stop,
-    };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
 }
 
 export interface EmptyHttps {
@@ -196,20 +152,4 @@ export function apiCall<T = unknown>(
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-/** Polls `fn` until it returns a value (not undefined), for up to `ms`. */
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    let last: unknown;
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -21,6 +21,8 @@ export function tempDir(prefix: string): string {
 
 export interface RunningProcess {
   proc: ChildProcess;
+  /** The CLI arguments it was started with. */
+  args: string[];
   stdout: () => string;
   stderr: () => string;
   /** Resolves with the exit code (or signal) once the process has exited. */
@@ -28,11 +30,22 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export function startProcess(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): RunningProcess {
-  if (!existsSync(join(REPO, 'packages/cli/dist/main.js'))) {
-    throw new Error('the CLI is not built: run `npm run build` (npm test does it first)');
+export interface ProcessOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Another build of the CLI (a checkout's `packages/cli/bin/boundtoken.js`), to compare two. */
+  cli?: string;
+  /** Node.js options before the script (`--cpu-prof` …). */
+  nodeOptions?: string[];
+}
+
+/** Runs the compiled `boundtoken` CLI with `args` as a child process. */
+export function startProcess(args: string[], opts: ProcessOptions = {}): RunningProcess {
+  const cli = opts.cli ?? CLI;
+  if (!existsSync(join(cli, '../../dist/main.js'))) {
+    throw new Error(`the CLI is not built (${cli}): run \`npm run build\` (npm test does it first)`);
   }
-  const proc = spawn(process.execPath, [CLI, ...args], {
+  const proc = spawn(process.execPath, [...(opts.nodeOptions ?? []), cli, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,6 +57,7 @@ export function startProcess(args: string[], opts: { env?: Record<string, string
   const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   return {
     proc,
+    args,
     stdout: () => out,
     stderr: () => err,
     exited,
@@ -81,19 +95,39 @@ export interface TestServer extends RunningProcess {
   dispose(): Promise<void>;
 }
 
-/** Starts `boundtoken server` on a free loopback port; resolves once it is ready. */
-export async function startServer(extraArgs: string[] = [], opts: { dataDir?: string; keepDataDir?: boolean } = {}): Promise<TestServer> {
+export interface ServerOptions extends Pick<ProcessOptions, 'cli' | 'nodeOptions'> {
+  /** The data dir to use (kept afterwards); default: a new one, removed by dispose(). */
+  dataDir?: string;
+  keepDataDir?: boolean;
+}
+
+/**
+ * Starts `boundtoken server` on a free loopback port (or the `--secure-port` in `extraArgs`);
+ * resolves once it is ready.
+ */
+export async function startServer(extraArgs: string[] = [], opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir('server');
-  const p = startProcess(['server', '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn', ...extraArgs]);
-  const ready = await waitFor(
-    'the server to be ready',
-    () => {
-      if (p.proc.exitCode !== null) throw new Error(`server exited with ${p.proc.exitCode}: ${p.stderr()}`);
-      const m = /ready at (https:\/\/\S+)\nexport KUBECONFIG=(\S+)/.exec(p.stdout());
-      return m ? { url: m[1]!, kubeconfig: m[2]! } : undefined;
-    },
-    30_000,
-  );
+  const p = startProcess(['server', '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn', ...extraArgs], {
+    ...(opts.cli ? { cli: opts.cli } : {}),
+    ...(opts.nodeOptions ? { nodeOptions: opts.nodeOptions } : {}),
+  });
+  let ready: { url: string; kubeconfig: string };
+  try {
+    ready = await waitFor(
+      'the server to be ready',
+      () => {
+        if (p.proc.exitCode !== null) throw new Error(`server exited with ${p.proc.exitCode}: ${p.stderr()}`);
+        const m = /ready at (https:\/\/\S+)\nexport KUBECONFIG=(\S+)/.exec(p.stdout());
+        return m ? { url: m[1]!, kubeconfig: m[2]! } : undefined;
+      },
+      30_000,
+    );
+  } catch (err) {
+    // a server that did not come up is not left running
+    await p.stop();
+    if (!opts.keepDataDir && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...p,
     ...ready,
