@@ -4,6 +4,7 @@ export {
   isStatusError,
   qualifiedResource,
   notFound,
+  pathNotFound,
   alreadyExists,
   conflict,
   OPTIMISTIC_LOCK_MESSAGE,

@@ -119,6 +119,11 @@ export function notFound(gr: GroupResource, name: string): StatusError {
   return new StatusError(404, 'NotFound', `${qualifiedResource(gr)} "${name}" not found`, details(gr, name));
 }
 
+/** The 404 for a path nothing is served at (no such resource, subresource or endpoint). */
+export function pathNotFound(): StatusError {
+  return new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+}
+
 export function alreadyExists(gr: GroupResource, name: string): StatusError {
   return new StatusError(409, 'AlreadyExists', `${qualifiedResource(gr)} "${name}" already exists`, details(gr, name));
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openApiV3Document, openApiV3Index, type OpenApiResource } from '@boundtoken/api/schema';
 import type { Namespace, Node, Pod, Secret, ServiceAccount } from '@boundtoken/api';
+import { pathNotFound } from '@boundtoken/api';
 import { createMemoryStore, openEtcdStore, openSqliteStore, type Store } from '@boundtoken/store';
 import { createSigner, createSigningPool, type SigningPool } from '@boundtoken/token';
 import { AdmissionChain } from './admission/types.js';
@@ -384,10 +385,7 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
           (req, reply) => {
             const path = req.url.split('?')[0]!.slice('/openapi/v3/'.length);
             const doc = openapi.docs.get(path);
-            if (!doc) {
-              const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 };
-              return sendJson(reply, 404, status, [], 'application/json; charset=utf-8');
-            }
+            if (!doc) return sendJson(reply, 404, pathNotFound().status, [], 'application/json; charset=utf-8');
             const hashed = new URLSearchParams(req.url.split('?')[1] ?? '').get('hash') === doc.hash;
             reply.header('Cache-Control', hashed ? 'public, immutable' : 'no-cache, private');
             reply.header('Etag', `"${doc.hash}"`);

@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { methodNotAllowed, StatusError } from '@boundtoken/api';
+import { methodNotAllowed, pathNotFound, type StatusError } from '@boundtoken/api';
 import { impersonate, type RequestAuthenticator } from '../auth/authenticate.js';
 import type { AuthorizationAttributes, Authorizer, UserInfo } from '../auth/types.js';
 import type { Freshness } from '../cache/consistent-read.js';
@@ -110,13 +110,11 @@ function syncCaches(registry: Registry, info: RequestInfo): Promise<Freshness> {
   return review ? registry.syncRecent(TOKEN_REVIEW_STALENESS_MS) : registry.sync();
 }
 
-const NOT_FOUND = (): StatusError => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-
 const PLAIN_TEXT = 'text/plain; charset=utf-8';
 
 async function runChecks(checks: HealthCheck[], which: string, reply: ApiReply, verbose: boolean, only?: string): Promise<ApiReply> {
   const selected = only ? checks.filter((c) => c.name === only) : checks;
-  if (only && selected.length === 0) throw NOT_FOUND();
+  if (only && selected.length === 0) throw pathNotFound();
   const results = await Promise.all(
     selected.map(async (c) => {
       try {
@@ -202,7 +200,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       const list = o.discovery.resourceListJson(parts[1]!, parts[2]!);
       if (list) return sendJson(reply, 200, list);
     }
-    throw NOT_FOUND();
+    throw pathNotFound();
   };
 
   /** Every request, whichever path it came by: authentication → impersonation → RequestInfo → authorization → handler. */
@@ -223,7 +221,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     const custom = customByKey.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}/${info.subresource}`);
     if (custom) return custom.handle(rr);
     const def = o.registry.def(info.apiGroup, info.resource);
-    if (!def || def.version !== info.apiVersion) throw NOT_FOUND();
+    if (!def || def.version !== info.apiVersion) throw pathNotFound();
     return handleResource(rr, o.registry, def);
   };
 

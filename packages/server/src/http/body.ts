@@ -229,7 +229,7 @@ function parseYaml(raw: Buffer): unknown {
 /**
  * Decodes the body of a create or update into an object of the expected kind: the apiVersion and
  * kind must be those of the URL (or absent), then the schema check prunes unknown fields and, in
- * Strict mode, refuses them. With `common`, a JSON body of that shape is decoded by it.
+ * Strict mode, refuses them.
  */
 export function decodeObject(
   contentType: string | undefined,
@@ -237,10 +237,9 @@ export function decodeObject(
   expected: ExpectedKind,
   fieldValidation: FieldValidation,
   warnings: string[],
-  common?: CommonShape,
 ): KubeObject {
-  const parsed = parseBody(contentType, raw, common);
-  return parsed.common ?? checkDecoded(parsed.value, parsed.duplicates, expected, fieldValidation, warnings);
+  const { value, duplicates } = parseBody(contentType, raw);
+  return checkDecoded(value, duplicates, expected, fieldValidation, warnings);
 }
 
 export function checkDecoded(

@@ -21,7 +21,7 @@ import type { CustomEndpoint } from './app.js';
 import { checkDecoded, commonShape, parseBody, type CommonShape } from './body.js';
 import type { ApiReply } from './exchange.js';
 import { sendJson } from './respond.js';
-import { operationContext, storageUnavailable, type ResourceRequest } from './resources.js';
+import { operationContext, rawBody, storageUnavailable, type ResourceRequest } from './resources.js';
 
 /**
  * The TokenReview bodies clients send: apiVersion, kind and spec.token, perhaps spec.audiences,
@@ -54,8 +54,7 @@ export const TOKEN_REQUEST_SHAPE = commonShape({ group: 'authentication.k8s.io',
 
 /** The request body as an object of `kind` (the body first, then the options: Kubernetes' order of errors). */
 function decode(rr: ResourceRequest, group: string, version: string, kind: string, common?: CommonShape): KubeObject {
-  const raw = Buffer.isBuffer(rr.req.body) ? rr.req.body : Buffer.alloc(0);
-  const parsed = parseBody(rr.req.headers['content-type'], raw, common);
+  const parsed = parseBody(rr.req.headers['content-type'], rawBody(rr.req), common);
   const ctx = operationContext(rr, '');
   return parsed.common ?? checkDecoded(parsed.value, parsed.duplicates, { group, version, kind }, ctx.fieldValidation, rr.warnings);
 }

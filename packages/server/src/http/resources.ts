@@ -3,7 +3,7 @@
  * list, watch, create, update, patch, delete, deletecollection, and the status / finalize
  * subresources. Decoding and option parsing happen here; semantics live in the registry.
  */
-import { badRequest, field, invalid, methodNotAllowed, notFound, serviceUnavailable, StatusError, type KubeObject } from '@boundtoken/api';
+import { badRequest, field, invalid, methodNotAllowed, notFound, pathNotFound, serviceUnavailable, StatusError, type KubeObject } from '@boundtoken/api';
 import { applyServerSide, patchObject } from '@boundtoken/api/patch';
 import type { UserInfo } from '../auth/types.js';
 import type { Freshness } from '../cache/consistent-read.js';
@@ -93,7 +93,8 @@ function includeObjectOf(query: Query): IncludeObject {
   throw badRequest(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
 }
 
-function rawBody(req: ApiRequest): Buffer {
+/** The request body as bytes (empty when there is none). */
+export function rawBody(req: ApiRequest): Buffer {
   const b = req.body;
   if (Buffer.isBuffer(b)) return b;
   if (b === undefined || b === null) return Buffer.alloc(0);
@@ -237,7 +238,7 @@ export async function handleResource(rr: ResourceRequest, registry: Registry, de
   }
   const sub = info.subresource;
   if (sub && !(sub === 'status' && def.hasStatus) && !(sub === 'finalize' && def.resource === 'namespaces')) {
-    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    throw pathNotFound();
   }
   if (sub === 'finalize' && info.verb !== 'update') throw methodNotAllowed(info.verb, gr);
   if (sub === 'status' && !['get', 'update', 'patch'].includes(info.verb)) throw methodNotAllowed(info.verb, gr);

@@ -120,7 +120,6 @@ function storeFailure(err: unknown, what: string): unknown {
   return new StoreError('ERR_STORE_UNAVAILABLE', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
-
 class SqliteStore implements Store {
   readonly backend = 'sqlite';
   readonly synchronous: 'full' | 'normal';
