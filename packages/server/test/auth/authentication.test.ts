@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCA, issueCertificate } from '../../src/pki/certs.js';
-import { Client } from '../support/http.js';
+import { Client, type Response } from '../support/http.js';
 import { nodeManifest, podManifest, startTestServer, type TestServer } from '../support/server.js';
 
 const WHOAMI = '/apis/authentication.k8s.io/v1/selfsubjectreviews';
@@ -16,6 +16,18 @@ async function whoami(c: Client, headers?: Record<string, string>): Promise<any>
   const res = await c.post(WHOAMI, {}, headers ? { headers } : {});
   assert.equal(res.status, 201, res.text);
   return res.json().status.userInfo;
+}
+
+/** GET `path` from `ts` with a client certificate issued by a CA the server does not trust. */
+async function getWithForeignCertificate(ts: TestServer, path: string, subject: { commonName: string; organizations?: string[] }): Promise<Response> {
+  const otherCa = await createCA('not-the-cluster-ca');
+  const pair = await issueCertificate(otherCa, { ...subject, client: true });
+  const client = new Client(ts.url, { ca: ts.handle.pki.ca.certPem, cert: pair.certPem, key: pair.keyPem });
+  try {
+    return await client.get(path);
+  } finally {
+    client.close();
+  }
 }
 
 describe('authentication (anonymous off)', () => {
@@ -32,16 +44,9 @@ describe('authentication (anonymous off)', () => {
   });
 
   test('a certificate from another CA authenticates nobody', async () => {
-    const otherCa = await createCA('not-the-cluster-ca');
-    const pair = await issueCertificate(otherCa, { commonName: 'admin', organizations: ['system:masters'], client: true });
-    const mallory = new Client(ts.url, { ca: ts.handle.pki.ca.certPem, cert: pair.certPem, key: pair.keyPem });
-    try {
-      const res = await mallory.get('/api/v1/namespaces');
-      assert.equal(res.status, 401);
-      assert.deepEqual(res.json(), UNAUTHORIZED);
-    } finally {
-      mallory.close();
-    }
+    const res = await getWithForeignCertificate(ts, '/api/v1/namespaces', { commonName: 'admin', organizations: ['system:masters'] });
+    assert.equal(res.status, 401);
+    assert.deepEqual(res.json(), UNAUTHORIZED);
   });
 
   test('--token-auth-file tokens: user, uid, groups', async () => {
@@ -219,16 +224,9 @@ describe('anonymous access on', () => {
   });
 
   test('a client certificate from another CA is 401, not anonymous', async () => {
-    const otherCa = await createCA('not-the-cluster-ca');
-    const pair = await issueCertificate(otherCa, { commonName: 'mallory', client: true });
-    const mallory = new Client(ts.url, { ca: ts.handle.pki.ca.certPem, cert: pair.certPem, key: pair.keyPem });
-    try {
-      const res = await mallory.get('/.well-known/openid-configuration');
-      assert.equal(res.status, 401);
-      assert.deepEqual(res.json(), UNAUTHORIZED);
-    } finally {
-      mallory.close();
-    }
+    const res = await getWithForeignCertificate(ts, '/.well-known/openid-configuration', { commonName: 'mallory' });
+    assert.equal(res.status, 401);
+    assert.deepEqual(res.json(), UNAUTHORIZED);
   });
 
   test('a bad bearer token is still 401, not anonymous', async () => {
