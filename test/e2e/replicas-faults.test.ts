@@ -17,6 +17,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '@boundtoken/api';
+import { TOKEN_REVIEW_STALENESS_MS } from '@boundtoken/server';
 import type { ApiClient, ApiResponse } from './harness.ts';
 import { waitFor } from './harness.ts';
 import { AUDIENCE, createNamespace, podBody, tokenRequestBody } from './replica-api.ts';
@@ -32,8 +33,6 @@ const OP_DEADLINE_MS = 20_000;
 /** The controllers' Lease: duration and the candidates' retry period (leader-election.ts defaults). */
 const LEASE_DURATION_MS = 15_000;
 const RETRY_PERIOD_MS = 2_000;
-/** The server's TOKEN_REVIEW_STALENESS_MS. */
-const REVIEW_STALENESS_MS = 100;
 
 interface Answer {
   r: ApiResponse;
@@ -160,7 +159,7 @@ describe('issue #7: faults under load — an etcd member, then a server replica,
             deletedPods.add(name);
             const afterDelete: [Replica, Replica] = del.via === one ? [other, one] : [one, other];
             // the bound: refused once the deletion has been acknowledged for TOKEN_REVIEW_STALENESS_MS
-            await new Promise((r) => setTimeout(r, REVIEW_STALENESS_MS + 20));
+            await new Promise((r) => setTimeout(r, TOKEN_REVIEW_STALENESS_MS + 20));
             const refused = await call(afterDelete, (api) => reviewRaw(api, token));
             reviews++;
             // a refusal has no `authenticated` (false is omitted, as in Kubernetes) and says why

@@ -17,14 +17,12 @@ import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '@boundtoken/api';
+import { TOKEN_REVIEW_STALENESS_MS } from '@boundtoken/server';
 import { readKubeconfig } from './harness.ts';
 import { createNamespace, createPod, deletePodNow, mintToken, requestToken, review } from './replica-api.ts';
 import { leaseHolder, startReplicaSet, waitForLeader, type Replica, type ReplicaSet } from './replicas-harness.ts';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
-
-/** The server's TOKEN_REVIEW_STALENESS_MS: how far behind etcd a TokenReview may find a replica's caches. */
-const REVIEW_STALENESS_MS = 100;
 
 describe('issue #7: two replicas over one etcd', { timeout: 120_000 }, () => {
   let set: ReplicaSet;
@@ -160,7 +158,7 @@ describe('issue #7: two replicas over one etcd', { timeout: 120_000 }, () => {
         assert.equal((await deletePodNow(one.api, 'tokens', name)).status, 200);
         // the bound: a review through the other replica that arrives more than
         // TOKEN_REVIEW_STALENESS_MS (100 ms) after the deletion was acknowledged refuses the token
-        await new Promise((r) => setTimeout(r, REVIEW_STALENESS_MS + 20));
+        await new Promise((r) => setTimeout(r, TOKEN_REVIEW_STALENESS_MS + 20));
         const refused = await review(other.api, token);
         if (refused.authenticated) wrong.push(`review through ${other.name} after ${one.name} acknowledged the deletion of ${name}: authenticated`);
         else assert.match(refused.error ?? '', /invalidated|not found/);

@@ -10,3 +10,4 @@ export { bootstrapPki, mintKubeconfig, pkiPaths, writeAdminKubeconfig, servingSa
 export type { Pki, PkiPaths, MintOptions } from './pki/bootstrap.js';
 export { kubeconfigYaml } from './pki/kubeconfig.js';
 export { atomicWriteFileSync } from './util/atomic-write.js';
+export { TOKEN_REVIEW_STALENESS_MS } from './http/app.js';
