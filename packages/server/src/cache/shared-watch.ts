@@ -44,7 +44,6 @@ export function createCacheGroup(options: CacheGroupOptions): CacheGroup {
   const pageSize = options.pageSize ?? 5000;
   if (!root.endsWith('/')) throw new TypeError('the cache group root must end with /');
   const members = new Map<string, InformerFeed>();
-  const feeds: InformerFeed[] = [];
   let revision = 0;
   let watch: Watch | undefined;
   let started = false;
@@ -56,7 +55,7 @@ export function createCacheGroup(options: CacheGroupOptions): CacheGroup {
   function advance(rev: number): void {
     if (rev <= revision) return;
     revision = rev;
-    for (const f of feeds) f.progress(rev);
+    for (const f of members.values()) f.progress(rev);
     for (const w of waiters) {
       if (w.revision <= rev) {
         waiters.delete(w);
@@ -159,7 +158,6 @@ export function createCacheGroup(options: CacheGroupOptions): CacheGroup {
       }
       if (members.has(prefix)) throw new TypeError(`two caches for ${prefix}`);
       members.set(prefix, feed);
-      feeds.push(feed);
     },
     async start() {
       if (started) throw new TypeError('the cache group is already started');
@@ -172,7 +170,7 @@ export function createCacheGroup(options: CacheGroupOptions): CacheGroup {
       if (retryTimer) clearTimeout(retryTimer);
       watch?.stop();
       watch = undefined;
-      for (const f of feeds) f.stop();
+      for (const f of members.values()) f.stop();
       for (const w of waiters) {
         clearTimeout(w.timer);
         w.resolve();
