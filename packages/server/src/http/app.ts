@@ -208,8 +208,10 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     const { path, query } = splitUrl(req.url);
     const info = requestInfo(req.method, path, query);
     // API requests see every write acknowledged before they arrived, whichever replica made it
-    // (authentication, authorization and the handler all read the caches)
-    const freshness = path.startsWith('/api/') || path.startsWith('/apis/') ? await syncCaches(o.registry, info) : 'fresh';
+    // (authentication, authorization and the handler all read the caches); a store only this
+    // process writes keeps them fresh, with nothing to wait for
+    const api = path.startsWith('/api/') || path.startsWith('/apis/');
+    const freshness = api && o.registry.sharedStore ? await syncCaches(o.registry, info) : 'fresh';
     const authenticated = await o.authenticator.authenticate(req.socket as TLSSocket, req.headers);
     const { user } = impersonate(authenticated, req.headers, o.authorizer);
     const attrs = attributesOf(info, user);
