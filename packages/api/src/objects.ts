@@ -4,7 +4,7 @@
  */
 import type { ObjectMeta as K8sObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { Namespace as K8sNamespace, ServiceAccount as K8sServiceAccount, Pod as K8sPod, Node as K8sNode, Secret as K8sSecret, ConfigMap as K8sConfigMap, Event as K8sEvent } from 'kubernetes-types/core/v1.js';
-import type { TokenRequest as K8sTokenRequest, TokenReview as K8sTokenReview, SelfSubjectReview as K8sSelfSubjectReview } from 'kubernetes-types/authentication/v1.js';
+import type { BoundObjectReference as K8sBoundObjectReference, TokenRequest as K8sTokenRequest, TokenRequestSpec as K8sTokenRequestSpec, TokenReview as K8sTokenReview, SelfSubjectReview as K8sSelfSubjectReview } from 'kubernetes-types/authentication/v1.js';
 import type { Role as K8sRole, ClusterRole as K8sClusterRole, RoleBinding as K8sRoleBinding, ClusterRoleBinding as K8sClusterRoleBinding } from 'kubernetes-types/rbac/v1.js';
 import type { SubjectAccessReview as K8sSubjectAccessReview, SelfSubjectAccessReview as K8sSelfSubjectAccessReview, SelfSubjectRulesReview as K8sSelfSubjectRulesReview } from 'kubernetes-types/authorization/v1.js';
 import type { Lease as K8sLease } from 'kubernetes-types/coordination/v1.js';
@@ -109,7 +109,9 @@ export type Node = Writable<K8sNode> & KubeObject;
 export type Secret = Writable<K8sSecret> & KubeObject;
 export type ConfigMap = Writable<K8sConfigMap> & KubeObject;
 export type Event = Writable<K8sEvent> & KubeObject;
-export type TokenRequest = Writable<K8sTokenRequest> & KubeObject;
+/** `spec.boundObjectRef` is null on the wire when absent: Go has no omitempty there (kubectl 1.31 sends it too). */
+export type TokenRequest = Omit<Writable<K8sTokenRequest>, 'spec'> &
+  KubeObject & { spec: Omit<K8sTokenRequestSpec, 'boundObjectRef'> & { boundObjectRef?: K8sBoundObjectReference | null } };
 export type TokenReview = Writable<K8sTokenReview> & KubeObject;
 export type SelfSubjectReview = Writable<K8sSelfSubjectReview> & KubeObject;
 export type Role = Writable<K8sRole> & KubeObject;

@@ -20,9 +20,11 @@ import {
   type TokenRequest,
 } from '@boundtoken/api';
 import { buildClaims, type ObjectRef, type SigningPool } from '@boundtoken/token';
+import { goQuote } from '../authz/text.js';
 import type { Registry } from '../registry/registry.js';
 import { rfc3339 } from '../registry/registry.js';
 import type { OperationContext } from '../registry/types.js';
+import { isValidPathSegmentName } from '../registry/validation/names.js';
 import type { TokenConfig } from './config.js';
 
 export const WARN_ONLY_BOUND_TOKEN_EXPIRATION_SECONDS = 60 * 60 + 7;
@@ -38,12 +40,26 @@ export interface TokenRequestDeps {
   pool: SigningPool;
 }
 
-/** Splits `apps/v1` → group `apps`; `v1` → core. */
-function groupOf(apiVersion: string | undefined): string {
-  if (!apiVersion) return '';
-  const i = apiVersion.indexOf('/');
-  return i < 0 ? '' : apiVersion.slice(0, i);
+/**
+ * `schema.FromAPIVersionAndKind`'s group and version: `apps/v1` → apps, v1; `v1` → core, v1; an
+ * apiVersion with more than one `/` does not parse and leaves both empty.
+ */
+function groupVersionOf(apiVersion: string | undefined): { group: string; version: string } {
+  const parts = (apiVersion ?? '').split('/');
+  if (parts.length === 1) return { group: '', version: parts[0]! };
+  if (parts.length === 2) return { group: parts[0]!, version: parts[1]! };
+  return { group: '', version: '' };
 }
+
+/** The bound object's name as the storage key function checks it (`NamespaceKeyFunc`): 400s. */
+function checkObjectName(name: string): void {
+  if (name === '') throw badRequest('Name parameter required.');
+  const msgs = isValidPathSegmentName(name);
+  if (msgs.length > 0) throw badRequest(`Name parameter invalid: ${goQuote(name)}: ${msgs.join(';')}`);
+}
+
+/** Request metadata not answered back: wiped by the create handler (`rest.WipeObjectMetaSystemFields`) or set here. */
+const REPLACED_METADATA = new Set(['name', 'namespace', 'creationTimestamp', 'uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']);
 
 /**
  * Runs one TokenRequest. `body` is the decoded request; `ctx.user` is the caller. Returns the
@@ -75,12 +91,20 @@ export async function createToken(
   const req: TokenRequest = {
     apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
-    metadata: { name, namespace, creationTimestamp: rfc3339(ctx.now) },
+    // the request's own metadata (labels, annotations, …) is answered back, as Kubernetes does
+    metadata: {
+      name,
+      namespace,
+      creationTimestamp: rfc3339(ctx.now),
+      ...Object.fromEntries(Object.entries(meta).filter(([k, v]) => !REPLACED_METADATA.has(k) && v != null)),
+    },
     spec: {
       audiences,
       expirationSeconds,
-      // answered as sent, empty fields omitted (omitempty), as Kubernetes does
-      ...(spec.boundObjectRef ? { boundObjectRef: Object.fromEntries(Object.entries(spec.boundObjectRef).filter(([, v]) => v !== '' && v != null)) } : {}),
+      // answered as sent, empty fields omitted (omitempty); an absent reference is null (no omitempty)
+      boundObjectRef: spec.boundObjectRef
+        ? Object.fromEntries(Object.entries(spec.boundObjectRef).filter(([, v]) => v !== '' && v != null))
+        : null,
     },
   };
 
@@ -110,10 +134,12 @@ export async function createToken(
   let node: ObjectRef | undefined;
   const ref: BoundObjectReference | undefined = spec.boundObjectRef ?? undefined;
   if (ref) {
-    const group = groupOf(ref.apiVersion);
+    const { group, version } = groupVersionOf(ref.apiVersion);
     const kind = ref.kind ?? '';
     let uid: string | undefined;
     const refName = ref.name ?? '';
+    const bindable = group === '' && (kind === 'Pod' || kind === 'Node' || kind === 'Secret');
+    if (bindable) checkObjectName(refName);
     if (group === '' && kind === 'Pod') {
       const p = registry.get<Pod>(registry.def('', 'pods')!, namespace, refName);
       if (!p) throw notFound({ group: '', resource: 'pods' }, refName);
@@ -139,7 +165,6 @@ export async function createToken(
       uid = s.metadata!.uid!;
       secret = { name: refName, uid };
     } else {
-      const version = ref.apiVersion?.includes('/') ? ref.apiVersion.slice(ref.apiVersion.indexOf('/') + 1) : (ref.apiVersion ?? '');
       throw badRequest(`cannot bind token to object of type ${group}/${version}, Kind=${kind}`);
     }
     if (ref.uid && ref.uid !== uid) {

@@ -62,7 +62,8 @@ describe('TokenRequest defaults', () => {
     assert.equal(body.kind, 'TokenRequest');
     assert.equal(body.apiVersion, 'authentication.k8s.io/v1');
     assert.deepEqual(body.metadata, { name: 'default', namespace: ns, creationTimestamp: rfc3339(now) });
-    assert.deepEqual(body.spec, { audiences: [ISSUER], expirationSeconds: 3600 });
+    // no omitempty on boundObjectRef: Kubernetes answers null
+    assert.equal(JSON.stringify(body.spec), `{"audiences":["${ISSUER}"],"expirationSeconds":3600,"boundObjectRef":null}`);
     assert.equal(body.status.expirationTimestamp, rfc3339(now + 3600));
 
     const token: string = body.status.token;
@@ -105,7 +106,19 @@ describe('TokenRequest defaults', () => {
       status: { token: '', expirationTimestamp: null },
     });
     assert.equal(res.status, 201, res.text);
-    assert.deepEqual(res.json().spec, { audiences: [ISSUER], expirationSeconds: 3600 });
+    assert.deepEqual(res.json().spec, { audiences: [ISSUER], expirationSeconds: 3600, boundObjectRef: null });
+  });
+
+  test('the request\'s own metadata is answered back; system fields are not', async (t) => {
+    const now = freeze(t);
+    const res = await admin.post(tokenPath(), {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { labels: { team: 'a' }, annotations: { note: 'x' }, uid: 'not-kept', creationTimestamp: '2001-01-01T00:00:00Z' },
+      spec: {},
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual(res.json().metadata, { name: 'default', namespace: ns, creationTimestamp: rfc3339(now), labels: { team: 'a' }, annotations: { note: 'x' } });
   });
 });
 
@@ -292,6 +305,27 @@ describe('TokenRequest bound to a secret or a node', () => {
     // the version of a core kind is ignored
     const v2 = await request({ boundObjectRef: { kind: 'Pod', apiVersion: 'v2', name: 'web-0' } });
     assert.equal(v2.status, 201, JSON.stringify(v2.body));
+    // an apiVersion that does not parse (more than one '/') leaves group and version empty
+    const odd = await request({ boundObjectRef: { kind: 'Pod', apiVersion: 'a/b/c', name: 'web-0' } });
+    assert.equal(odd.status, 201, JSON.stringify(odd.body));
+    const oddKind = await request({ boundObjectRef: { kind: 'ConfigMap', apiVersion: 'a/b/c', name: 'x' } });
+    assert.equal(oddKind.body.message, 'cannot bind token to object of type /, Kind=ConfigMap');
+  });
+
+  test('a bound object name that cannot be a storage key is 400, as Kubernetes\' key function answers', async () => {
+    const cases: [object, string][] = [
+      [{ kind: 'Pod', apiVersion: 'v1' }, 'Name parameter required.'],
+      [{ kind: 'Secret', apiVersion: 'v1', name: '' }, 'Name parameter required.'],
+      [{ kind: 'Pod', apiVersion: 'v1', name: '../x' }, 'Name parameter invalid: "../x": may not contain \'/\''],
+      [{ kind: 'Node', apiVersion: 'v1', name: '..' }, 'Name parameter invalid: "..": may not be \'..\''],
+      [{ kind: 'Secret', apiVersion: 'v1', name: 'a%/b' }, 'Name parameter invalid: "a%/b": may not contain \'/\';may not contain \'%\''],
+    ];
+    for (const [ref, message] of cases) {
+      const res = await request({ boundObjectRef: ref });
+      assert.equal(res.status, 400, JSON.stringify(ref));
+      assert.equal(res.body.reason, 'BadRequest');
+      assert.equal(res.body.message, message);
+    }
   });
 });
 
@@ -308,7 +342,7 @@ describe('protobuf request bodies', () => {
     assert.equal(res.status, 201, res.text);
     assert.equal(res.headers['content-type'], 'application/json');
     const body = res.json();
-    assert.deepEqual(body.spec, { audiences: [ISSUER], expirationSeconds: 3600 });
+    assert.deepEqual(body.spec, { audiences: [ISSUER], expirationSeconds: 3600, boundObjectRef: null });
     assert.equal(jwtPayload(body.status.token).sub, 'system:serviceaccount:default:default');
   });
 
