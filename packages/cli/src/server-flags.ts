@@ -13,9 +13,10 @@ function collect(split: boolean) {
   ];
 }
 
+/** Go's strconv.ParseBool, as pflag reads a bool flag; a bare flag is true. */
 export function parseBool(value: string | undefined): boolean {
-  if (value === undefined || value === '' || value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
+  if (value === undefined || ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
   throw new InvalidArgumentError(`strconv.ParseBool: parsing "${value}": invalid syntax`);
 }
 
@@ -49,8 +50,8 @@ export function addServerFlags(cmd: Command, defaults: ServerFlagDefaults = {}):
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
     .option('--service-account-issuer <issuer>', 'token issuer; repeatable: the first signs, all are accepted', collect(false))
-    .option('--api-audiences <audiences>', 'audiences of the API (comma-separated; default: the issuers)')
-    .option('--service-account-key-file <file>', 'PEM file of verification keys (repeatable)', collect(true))
+    .option('--api-audiences <audiences>', 'audiences of the API (repeatable, comma-separated; default: the issuers)', collect(true))
+    .option('--service-account-key-file <file>', 'PEM file of verification keys (repeatable)', collect(false))
     .option('--service-account-signing-key-file <file>', 'PEM file of the signing key (default: the data dir key)')
     .option('--service-account-max-token-expiration <duration>', 'cap on requested token lifetimes (e.g. 24h; 0: none)')
     .option('--service-account-extend-token-expiration [bool]', 'extend 3607 s pod-bound tokens to a year (warnafter)', parseBool, true)
@@ -85,7 +86,7 @@ export function serverFlagsOf(o: Record<string, unknown>): ServerFlags {
   set('etcdCertfile', str('etcdCertfile'));
   set('etcdKeyfile', str('etcdKeyfile'));
   set('serviceAccountIssuer', list('serviceAccountIssuer'));
-  set('apiAudiences', str('apiAudiences'));
+  set('apiAudiences', list('apiAudiences'));
   set('serviceAccountKeyFile', list('serviceAccountKeyFile'));
   set('serviceAccountSigningKeyFile', str('serviceAccountSigningKeyFile'));
   set('serviceAccountMaxTokenExpiration', str('serviceAccountMaxTokenExpiration'));

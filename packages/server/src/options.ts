@@ -4,6 +4,7 @@
  * one clear message (`OptionsError`) for the first problem found.
  */
 import { isIP } from 'node:net';
+import { goParseUrl } from './util/go-url.js';
 
 export type StorageBackend = 'sqlite' | 'memory' | 'etcd';
 export type AuthorizationMode = 'Node' | 'RBAC' | 'AlwaysAllow';
@@ -27,7 +28,8 @@ export interface ServerFlags {
   etcdCertfile?: string;
   etcdKeyfile?: string;
   serviceAccountIssuer?: string[];
-  apiAudiences?: string;
+  /** StringSlice: repeatable, each value comma-separated. */
+  apiAudiences?: string[];
   serviceAccountKeyFile?: string[];
   serviceAccountSigningKeyFile?: string;
   serviceAccountMaxTokenExpiration?: string;
@@ -78,31 +80,59 @@ export class OptionsError extends Error {
 
 export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
-/** Go-style durations: `1h`, `90m`, `3600s`, `1h30m`; a bare number means seconds. */
+const NANOSECONDS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  '\u00b5s': 1_000n, // µ (micro sign)
+  '\u03bcs': 1_000n, // μ (Greek mu)
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+
+/**
+ * Go's `time.ParseDuration` (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0`), as pflag reads a duration
+ * flag, in seconds (fractional; Go's duration is whole nanoseconds). Errors are pflag's:
+ * `invalid argument "7200" for "--flag" flag: time: missing unit in duration "7200"`.
+ */
 export function parseDurationSeconds(value: string, flag: string): number {
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v);
-  const re = /(\d+(?:\.\d+)?)(h|ms|m|s)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let consumed = 0;
-  while ((m = re.exec(v)) !== null) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : n / 1000;
-    consumed = re.lastIndex;
+  const fail = (why: string): never => {
+    throw new OptionsError(`invalid argument ${JSON.stringify(value)} for "--${flag}" flag: time: ${why}`);
+  };
+  const invalid = `invalid duration ${JSON.stringify(value)}`;
+  let s = value;
+  let negative = false;
+  if (s[0] === '-' || s[0] === '+') {
+    negative = s[0] === '-';
+    s = s.slice(1);
   }
-  if (consumed !== v.length || v.length === 0) throw new OptionsError(`invalid argument "${value}" for "--${flag}" flag: time: invalid duration "${value}"`);
-  return Math.floor(total);
+  if (s === '0') return 0;
+  if (s === '') fail(invalid);
+  let total = 0n;
+  while (s !== '') {
+    const m = /^(\d*)(?:\.(\d*))?/.exec(s)!;
+    const [whole, fraction] = [m[1]!, m[2]];
+    if (whole === '' && !fraction) fail(invalid); // no digits, e.g. ".s"
+    s = s.slice(m[0].length);
+    const unitLength = s.search(/[\d.]/);
+    const unit = unitLength < 0 ? s : s.slice(0, unitLength);
+    if (unit === '') fail(`missing unit in duration ${JSON.stringify(value)}`);
+    const ns = NANOSECONDS[unit];
+    if (ns === undefined) fail(`unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(value)}`);
+    s = s.slice(unit.length);
+    total += BigInt(whole || '0') * ns! + (fraction ? (BigInt(fraction) * ns!) / 10n ** BigInt(fraction.length) : 0n);
+    if (total > 1n << 63n) fail(invalid);
+  }
+  if (!negative && total === 1n << 63n) fail(invalid);
+  return Number(negative ? -total : total) / 1e9;
 }
 
 function validateIssuer(iss: string): void {
   if (iss === '') throw new OptionsError('service-account-issuer should not be an empty string');
   if (iss.includes(':')) {
-    try {
-      new URL(iss);
-    } catch (err) {
-      throw new OptionsError(`service-account-issuer "${iss}" contained a ':' but was not a valid URL: ${(err as Error).message}`);
-    }
+    const u = goParseUrl(iss);
+    if (!u.ok) throw new OptionsError(`service-account-issuer ${JSON.stringify(iss)} contained a ':' but was not a valid URL: ${u.error}`);
   }
 }
 
@@ -147,22 +177,21 @@ export function resolveServerOptions(f: ServerFlags): ServerOptions {
   }
   const jwksUri = f.serviceAccountJwksUri;
   if (jwksUri !== undefined && jwksUri !== '') {
-    let u: URL;
-    try {
-      u = new URL(jwksUri);
-    } catch (err) {
-      throw new OptionsError(`service-account-jwks-uri must be a valid URL: ${(err as Error).message}`);
+    const u = goParseUrl(jwksUri);
+    if (!u.ok) throw new OptionsError(`service-account-jwks-uri must be a valid URL: ${u.error}`);
+    if (u.scheme !== 'https') {
+      throw new OptionsError(`service-account-jwks-uri requires https scheme, parsed as: ${u.scheme + jwksUri.slice(u.scheme.length)}`);
     }
-    if (u.protocol !== 'https:') throw new OptionsError(`service-account-jwks-uri requires https scheme, parsed as: ${u.toString()}`);
   }
   let maxExp = 0;
   if (f.serviceAccountMaxTokenExpiration) {
-    maxExp = parseDurationSeconds(f.serviceAccountMaxTokenExpiration, 'service-account-max-token-expiration');
-    if (maxExp !== 0 && (maxExp < 3600 || maxExp > 2 ** 32)) {
+    const seconds = parseDurationSeconds(f.serviceAccountMaxTokenExpiration, 'service-account-max-token-expiration');
+    if (seconds !== 0 && (seconds < 3600 || seconds > 2 ** 32)) {
       throw new OptionsError('the service-account-max-token-expiration must be between 1 hour and 2^32 seconds');
     }
+    maxExp = Math.trunc(seconds); // int64(maxExpiration.Seconds())
   }
-  const apiAudiences = (f.apiAudiences ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const apiAudiences = (f.apiAudiences ?? []).map((s) => s.trim()).filter(Boolean);
   return {
     dataDir: f.dataDir ?? '.boundtoken',
     securePort,

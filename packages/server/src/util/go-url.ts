@@ -1,0 +1,101 @@
+/**
+ * Go's `net/url.Parse`, as far as kube-apiserver's flag validation depends on it: whether a string
+ * parses, Go's error text when it does not (`parse "<url>": <reason>`), and the scheme. WHATWG's
+ * `new URL` disagrees in both directions (it trims spaces, which Go refuses in a host, and refuses
+ * a port above 65535, which Go accepts), so flags validated with it would start a server that
+ * kube-apiserver refuses, or the reverse.
+ */
+
+export type GoUrl = { ok: true; scheme: string } | { ok: false; error: string };
+
+/** Go's %q of a string (strconv.Quote) for the printable text of a flag. */
+const quote = (s: string): string => JSON.stringify(s);
+
+const isAlpha = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+const isDigit = (c: string): boolean => c >= '0' && c <= '9';
+const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-F]$/.test(c);
+
+/** getScheme: a scheme is letters, then letters, digits, '+', '-' or '.', up to the first ':'. */
+function splitScheme(raw: string): { scheme: string; rest: string } | string {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (isAlpha(c)) continue;
+    if (isDigit(c) || c === '+' || c === '-' || c === '.') {
+      if (i === 0) return { scheme: '', rest: raw };
+      continue;
+    }
+    if (c === ':') return i === 0 ? 'missing protocol scheme' : { scheme: raw.slice(0, i), rest: raw.slice(i + 1) };
+    return { scheme: '', rest: raw };
+  }
+  return { scheme: '', rest: raw };
+}
+
+/** unescape's checks: well-formed %XX escapes; in a host, no character that must be escaped. */
+function checkEscapes(s: string, host: boolean): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '%') {
+      if (!isHex(s[i + 1]) || !isHex(s[i + 2])) return `invalid URL escape ${quote(s.slice(i, i + 3))}`;
+      if (host && parseInt(s[i + 1]!, 16) < 8 && s.slice(i, i + 3) !== '%25') return `invalid URL escape ${quote(s.slice(i, i + 3))}`;
+      i += 2;
+    } else if (host && c < '\x80' && !isAlpha(c) && !isDigit(c) && !`!$&'()*+,;=:[]<>"-_.~`.includes(c)) {
+      return `invalid character ${quote(c)} in host name`;
+    }
+  }
+  return undefined;
+}
+
+const validOptionalPort = (port: string): boolean => port === '' || /^:\d*$/.test(port);
+
+function checkHost(host: string): string | undefined {
+  if (host.startsWith('[')) {
+    const end = host.lastIndexOf(']');
+    if (end < 0) return "missing ']' in host";
+    const port = host.slice(end + 1);
+    if (!validOptionalPort(port)) return `invalid port ${quote(port)} after host`;
+  } else {
+    const colon = host.lastIndexOf(':');
+    if (colon >= 0 && !validOptionalPort(host.slice(colon))) return `invalid port ${quote(host.slice(colon))} after host`;
+  }
+  return checkEscapes(host, true);
+}
+
+function parse(raw: string): { scheme: string } | string {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return 'net/url: invalid control character in URL';
+  }
+  if (raw === '*') return { scheme: '' };
+  const split = splitScheme(raw);
+  if (typeof split === 'string') return split;
+  const scheme = split.scheme.toLowerCase();
+  let rest = split.rest;
+  const q = rest.indexOf('?');
+  if (q >= 0) rest = rest.slice(0, q);
+  if (!rest.startsWith('/')) {
+    if (scheme !== '') return { scheme }; // opaque: "mailto:x"
+    if (rest.split('/', 1)[0]!.includes(':')) return 'first path segment in URL cannot contain colon';
+  }
+  if (rest.startsWith('//') && (scheme !== '' || !rest.startsWith('///'))) {
+    let authority = rest.slice(2);
+    const slash = authority.indexOf('/');
+    rest = slash < 0 ? '' : authority.slice(slash);
+    if (slash >= 0) authority = authority.slice(0, slash);
+    const at = authority.lastIndexOf('@');
+    const hostError = checkHost(authority.slice(at + 1));
+    if (hostError) return hostError;
+    if (at >= 0 && !/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(authority.slice(0, at))) return 'net/url: invalid userinfo';
+  }
+  return checkEscapes(rest, false) ?? { scheme };
+}
+
+/** `url.Parse(raw)`: the lower-cased scheme, or Go's error text. */
+export function goParseUrl(raw: string): GoUrl {
+  const hash = raw.indexOf('#');
+  const [u, fragment] = hash < 0 ? [raw, undefined] : [raw.slice(0, hash), raw.slice(hash + 1)];
+  const parsed = parse(u);
+  if (typeof parsed === 'string') return { ok: false, error: `parse ${quote(u)}: ${parsed}` };
+  const fragmentError = fragment === undefined ? undefined : checkEscapes(fragment, false);
+  if (fragmentError) return { ok: false, error: `parse ${quote(raw)}: ${fragmentError}` };
+  return { ok: true, scheme: parsed.scheme };
+}
