@@ -43,7 +43,7 @@ import type { ResourceDef } from './registry/types.js';
 import { SYSTEM_NAMESPACES } from './registry/types.js';
 import { createServiceAccountAuthenticator, LEGACY_TOKEN_LAST_USED_LABEL, type ServiceAccountAuthenticator } from './tokens/authenticator.js';
 import { loadTokenConfig, type TokenConfig } from './tokens/config.js';
-import { OIDC_CACHE_CONTROL, renderOidc } from './tokens/oidc.js';
+import { OIDC_CACHE_CONTROL, OIDC_CONFIGURATION_PATHS, OIDC_JWKS_PATHS, renderOidc } from './tokens/oidc.js';
 import type { FastifyInstance } from 'fastify';
 
 /** The Lease the controller replicas elect a leader with (kube-system). */
@@ -345,7 +345,10 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
 
     let listenPort = opts.securePort;
     const host = opts.externalHostname ?? (opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress);
-    const hostPort = (): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]:${listenPort}` : `${host}:${listenPort}`);
+    // an external hostname that already names a port is used as given (net.SplitHostPort succeeds)
+    const hasPort = /^\[[^\]]*\]:[^:]*$|^[^:[\]]*:[^:]*$/.test(host);
+    const hostPort = (): string =>
+      hasPort ? host : host.includes(':') && !host.startsWith('[') ? `[${host}]:${listenPort}` : `${host}:${listenPort}`;
 
     const nonResource = new Map<string, NonResourceHandler>();
     nonResource.set('/version', (_req, reply) => sendJson(reply, 200, versionInfo()));
@@ -363,12 +366,13 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
         return;
       }
       const { configuration, jwks } = rendered.docs;
-      nonResource.set('/.well-known/openid-configuration', (_req, reply) =>
-        reply.code(200).header('Content-Type', 'application/json').header('Cache-Control', OIDC_CACHE_CONTROL).send(configuration),
-      );
-      nonResource.set('/openid/v1/jwks', (_req, reply) =>
-        reply.code(200).header('Content-Type', 'application/jwk-set+json').header('Cache-Control', OIDC_CACHE_CONTROL).send(jwks),
-      );
+      const serveConfiguration: NonResourceHandler = (_req, reply) =>
+        reply.code(200).header('Content-Type', 'application/json').header('Cache-Control', OIDC_CACHE_CONTROL).send(configuration);
+      const serveJwks: NonResourceHandler = (_req, reply) =>
+        reply.code(200).header('Content-Type', 'application/jwk-set+json').header('Cache-Control', OIDC_CACHE_CONTROL).send(jwks);
+      // with and without a trailing slash, as go-restful serves them (the Java client asks with one)
+      for (const path of OIDC_CONFIGURATION_PATHS) nonResource.set(path, serveConfiguration);
+      for (const path of OIDC_JWKS_PATHS) nonResource.set(path, serveJwks);
     };
 
     const app = createApiServer({
@@ -418,7 +422,7 @@ export async function startServer(opts: ServerOptions, start: StartOptions): Pro
     listenPort = typeof address === 'object' && address ? address.port : opts.securePort;
     oidcHandlers();
     if (oidcReason) {
-      log.info(`Could not construct pre-rendered responses for ServiceAccountIssuerDiscovery endpoints. Endpoints will not be enabled: ${oidcReason}`);
+      log.error(`Could not construct pre-rendered responses for ServiceAccountIssuerDiscovery endpoints. Endpoints will not be enabled. Error: ${oidcReason}`);
     }
     const url = `https://${hostPort()}`;
     const adminKubeconfig = writeAdminKubeconfig(pki, url);

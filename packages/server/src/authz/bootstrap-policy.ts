@@ -14,6 +14,7 @@ import {
   GROUP_SERVICE_ACCOUNTS,
   GROUP_UNAUTHENTICATED,
 } from '../auth/types.js';
+import { OIDC_CONFIGURATION_PATHS, OIDC_JWKS_PATHS } from '../tokens/oidc.js';
 import { RBAC_GROUP } from './rbac.js';
 
 export const BOOTSTRAPPING_LABEL = 'kubernetes.io/bootstrapping';
@@ -223,7 +224,7 @@ export function bootstrapPolicy(options: BootstrapPolicyOptions = {}): Bootstrap
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
     ]),
     clusterRole('system:service-account-issuer-discovery', [
-      urls(['get'], ['/.well-known/openid-configuration', '/openid/v1/jwks']),
+      urls(['get'], [...OIDC_CONFIGURATION_PATHS, ...OIDC_JWKS_PATHS]),
     ]),
   ];
 

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { atomicWriteFileSync } from '../util/atomic-write.js';
-import { createCA, describeCertificate, issueCertificate, signedBy, type KeyPairPem } from './certs.js';
+import { createCA, describeCertificate, issueCertificate, signedBy, withFinalNewline, type KeyPairPem } from './certs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 
 export const DEFAULT_SERVICE_DNS = [
@@ -69,7 +69,8 @@ function normalizeIp(ip: string): string {
 
 function readPair(cert: string, key: string): KeyPairPem | undefined {
   if (!existsSync(cert) || !existsSync(key)) return undefined;
-  return { certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+  // certificates written before they ended with a newline get one (kube-root-ca.crt is built from them)
+  return { certPem: withFinalNewline(readFileSync(cert, 'utf8')), keyPem: readFileSync(key, 'utf8') };
 }
 
 function writePair(cert: string, key: string, pair: KeyPairPem): void {

@@ -23,6 +23,11 @@ async function newKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
+/** PEM text ends with a newline, as Go's pem.Encode writes it (bundles are made by concatenation). */
+export function withFinalNewline(pem: string): string {
+  return pem.endsWith('\n') ? pem : pem + '\n';
+}
+
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
   // store as SEC1 "EC PRIVATE KEY", what kubeadm and client-go expect
@@ -61,7 +66,7 @@ export async function createCA(commonName: string, years = 10): Promise<KeyPairP
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: withFinalNewline(cert.toString('pem')), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 export interface LeafOptions {
@@ -105,7 +110,7 @@ export async function issueCertificate(ca: KeyPairPem, opts: LeafOptions): Promi
     signingKey: caKey,
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: withFinalNewline(cert.toString('pem')), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 /** SAN DNS names and IPs of a certificate, and its expiry. */

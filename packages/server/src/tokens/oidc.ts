@@ -14,6 +14,10 @@ export interface OidcDocuments {
 
 export const OIDC_CACHE_CONTROL = 'public, max-age=3600';
 
+/** Where the documents are served, each also with a trailing slash (kubernetes#117455). */
+export const OIDC_CONFIGURATION_PATHS = ['/.well-known/openid-configuration', '/.well-known/openid-configuration/'] as const;
+export const OIDC_JWKS_PATHS = ['/openid/v1/jwks', '/openid/v1/jwks/'] as const;
+
 export function renderOidc(config: TokenConfig, externalAddress: string): { docs?: OidcDocuments; reason?: string } {
   try {
     const issuer = config.issuers[0]!;

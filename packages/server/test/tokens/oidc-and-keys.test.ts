@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryStore, type Store } from '@boundtoken/store';
 import { kubernetesTestVectors as V } from '@boundtoken/token/testing';
-import type { Client } from '../support/http.js';
+import { Client } from '../support/http.js';
 import { jwtHeader, jwtPayload, podManifest, startTestServer, type TestServer } from '../support/server.js';
 
 let keyDir: string;
@@ -69,6 +69,11 @@ describe('OIDC documents and key rotation', () => {
       assert.equal((await ts.admin.get('/openid/v1/jwks?x=1')).text, V.discovery.jwks);
       assert.equal((await ts.admin.get('/.well-known')).status, 404);
       assert.equal((await ts.admin.get('/openid/v1/jwks/foo')).status, 404);
+      // with a trailing slash too, as go-restful serves them (the Java client asks so)
+      const slashed = await ts.admin.get('/openid/v1/jwks/');
+      assert.equal(slashed.headers['content-type'], 'application/jwk-set+json');
+      assert.equal(slashed.text, V.discovery.jwks);
+      assert.equal((await ts.admin.get('/.well-known/openid-configuration/')).text, V.discovery.config);
 
       // who may read them: service accounts yes, other users not
       ns = await ts.namespace('oidc');
@@ -78,6 +83,8 @@ describe('OIDC documents and key rotation', () => {
       assert.equal(jwtPayload(oldToken).iss, V.discovery.issuer);
       assert.equal((await ts.withToken(oldToken).get('/openid/v1/jwks')).text, V.discovery.jwks);
       assert.equal((await ts.withToken(oldToken).get('/.well-known/openid-configuration')).status, 200);
+      assert.equal((await ts.withToken(oldToken).get('/openid/v1/jwks/')).status, 200);
+      assert.equal((await ts.withToken(oldToken).get('/.well-known/openid-configuration/')).status, 200);
       const bob = await ts.asUser('bob');
       const denied = await bob.get('/openid/v1/jwks');
       assert.equal(denied.status, 403);
@@ -119,6 +126,34 @@ describe('OIDC documents and key rotation', () => {
     } finally {
       await ts.close();
       await store.close();
+    }
+  });
+});
+
+describe('--external-hostname', () => {
+  const jwksUriOf = async (ts: TestServer): Promise<string> => {
+    const admin = new Client(`https://127.0.0.1:${ts.handle.port}`, { ca: ts.handle.pki.ca.certPem, cert: ts.handle.pki.admin.certPem, key: ts.handle.pki.admin.keyPem });
+    try {
+      return (await admin.get('/.well-known/openid-configuration')).json().jwks_uri;
+    } finally {
+      admin.close();
+    }
+  };
+
+  test('a host name gets the listening port; a host:port is used as given (net.SplitHostPort)', async () => {
+    for (const [hostname, expected] of [
+      ['api.example.com', (port: number) => `https://api.example.com:${port}`],
+      ['api.example.com:443', () => 'https://api.example.com:443'],
+      ['[2001:db8::1]:8443', () => 'https://[2001:db8::1]:8443'],
+      ['2001:db8::1', (port: number) => `https://[2001:db8::1]:${port}`],
+    ] as const) {
+      const ts = await startTestServer({ flags: { externalHostname: hostname } });
+      try {
+        assert.equal(ts.handle.url, expected(ts.handle.port), hostname);
+        assert.equal(await jwksUriOf(ts), `${expected(ts.handle.port)}/openid/v1/jwks`, hostname);
+      } finally {
+        await ts.close();
+      }
     }
   });
 });
