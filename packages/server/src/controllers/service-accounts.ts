@@ -16,6 +16,14 @@ type Log = { warn: (o: object, m: string) => void };
 const ROOT_CA_DESCRIPTION =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 
+const DESCRIPTION_ANNOTATION = 'kubernetes.io/description';
+
+/** publisher.go: `data` is exactly the CA bundle, and some (any) description is there. */
+function rootCAInSync(cm: ConfigMap, caPem: string): boolean {
+  const data = cm.data ?? {};
+  return Object.keys(data).length === 1 && data['ca.crt'] === caPem && !!cm.metadata?.annotations?.[DESCRIPTION_ANNOTATION];
+}
+
 export const SA_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
 export const SA_UID_ANNOTATION = 'kubernetes.io/service-account.uid';
 export const SA_TOKEN_TYPE = 'kubernetes.io/service-account-token';
@@ -70,22 +78,20 @@ export function startRootCAPublisher(registry: Registry, caPem: string, log: Log
           .create(def, ctx, ns, {
             apiVersion: 'v1',
             kind: 'ConfigMap',
-            metadata: { name: ROOT_CA_CONFIGMAP, namespace: ns, annotations: { 'kubernetes.io/description': ROOT_CA_DESCRIPTION } },
+            metadata: { name: ROOT_CA_CONFIGMAP, namespace: ns, annotations: { [DESCRIPTION_ANNOTATION]: ROOT_CA_DESCRIPTION } },
             data: { 'ca.crt': caPem },
           } as KubeObject)
           .catch(ignoreConflicts);
         return;
       }
-      const ok =
-        cm.data?.['ca.crt'] === caPem &&
-        Object.keys(cm.data ?? {}).length === 1 &&
-        cm.metadata?.annotations?.['kubernetes.io/description'] === ROOT_CA_DESCRIPTION;
-      if (ok) return;
+      if (rootCAInSync(cm, caPem)) return;
       await registry
         .guaranteedUpdate<ConfigMap>(def, ctx, ns, ROOT_CA_CONFIGMAP, (c) => {
+          // as the update finds it: someone may have put it right since the check above
+          if (rootCAInSync(c, caPem)) return undefined;
+          // only `data` and the description are the publisher's: binaryData, labels, … stay
           c.data = { 'ca.crt': caPem };
-          delete c.binaryData;
-          c.metadata!.annotations = { ...(c.metadata!.annotations ?? {}), 'kubernetes.io/description': ROOT_CA_DESCRIPTION };
+          c.metadata!.annotations = { ...(c.metadata!.annotations ?? {}), [DESCRIPTION_ANNOTATION]: ROOT_CA_DESCRIPTION };
           return c;
         })
         .catch(ignoreConflicts);

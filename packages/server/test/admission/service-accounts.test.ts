@@ -118,6 +118,150 @@ describe('ServiceAccount admission', () => {
   });
 });
 
+describe('ServiceAccount admission: the deprecated spec.serviceAccount', () => {
+  let ns: string;
+  before(async () => {
+    ns = await ts.namespace('sadep');
+    await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'robot' } });
+  });
+
+  test('with no serviceAccountName, serviceAccount names the service account', async () => {
+    const pod = await createPod(ns, podManifest('dep-only', { spec: { serviceAccount: 'robot' } }));
+    assert.equal(pod.spec.serviceAccountName, 'robot');
+    assert.equal(pod.spec.serviceAccount, 'robot');
+  });
+
+  test('serviceAccountName wins over serviceAccount; the stored pod carries it in both', async () => {
+    const pod = await createPod(ns, podManifest('dep-both', { serviceAccountName: 'robot', spec: { serviceAccount: 'default' } }));
+    assert.equal(pod.spec.serviceAccountName, 'robot');
+    assert.equal(pod.spec.serviceAccount, 'robot');
+  });
+
+  test('a serviceAccount that does not exist: 403, nothing stored', async () => {
+    const res = await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('dep-ghost', { spec: { serviceAccount: 'ghost' } }));
+    assert.equal(res.status, 403, res.text);
+    assert.equal(res.json().reason, 'Forbidden');
+    assert.equal(res.json().message, `pods "dep-ghost" is forbidden: error looking up service account ${ns}/ghost: serviceaccount "ghost" not found`);
+    assert.equal((await admin.get(`/api/v1/namespaces/${ns}/pods/dep-ghost`)).status, 404);
+  });
+
+  test('a mirror pod with serviceAccount references a service account', async () => {
+    const res = await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('dep-mirror', { metadata: { annotations: { 'kubernetes.io/config.mirror': 'x' } }, spec: { serviceAccount: 'robot' } }));
+    assert.equal(res.status, 403, res.text);
+    assert.equal(res.json().message, 'pods "dep-mirror" is forbidden: a mirror pod may not reference service accounts');
+  });
+});
+
+describe('ServiceAccount admission: mirror pods', () => {
+  let ns: string;
+  before(async () => {
+    ns = await ts.namespace('samirror');
+  });
+
+  const MIRROR = { 'kubernetes.io/config.mirror': 'x' };
+  const app = (extra: object): object => ({ name: 'app', image: 'app:1', ...extra });
+  const secretEnv = { env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] };
+  const tokenVolume = { name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } };
+  const SECRETS = 'a mirror pod may not reference secrets';
+  const PROJECTION = 'a mirror pod may not use ServiceAccountToken volume projections';
+
+  test('no secrets of any kind, no token projections; service accounts are checked first', async () => {
+    const cases: [string, object, string][] = [
+      ['secret volume', { volumes: [{ name: 'v', secret: { secretName: 's' } }] }, SECRETS],
+      ['projected secret', { volumes: [{ name: 'v', projected: { sources: [{ secret: { name: 's' } }] } }] }, SECRETS],
+      ['csi secret', { volumes: [{ name: 'v', csi: { driver: 'd', nodePublishSecretRef: { name: 's' } } }] }, SECRETS],
+      ['container env', { containers: [app(secretEnv)] }, SECRETS],
+      ['init container envFrom', { initContainers: [{ name: 'init', image: 'i:1', envFrom: [{ secretRef: { name: 's' } }] }] }, SECRETS],
+      ['ephemeral container env', { ephemeralContainers: [{ name: 'debug', image: 'd:1', ...secretEnv }] }, SECRETS],
+      ['image pull secret', { imagePullSecrets: [{ name: 's' }] }, SECRETS],
+      ['token projection', { volumes: [tokenVolume] }, PROJECTION],
+      ['secrets before projections', { volumes: [tokenVolume, { name: 'v', secret: { secretName: 's' } }] }, SECRETS],
+      ['service accounts before secrets', { serviceAccountName: 'default', imagePullSecrets: [{ name: 's' }] }, 'a mirror pod may not reference service accounts'],
+    ];
+    for (const [i, [what, spec, reason]] of cases.entries()) {
+      const name = `mirror-${i}`;
+      const res = await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest(name, { metadata: { annotations: MIRROR }, spec }));
+      assert.equal(res.status, 403, `${what}: ${res.text}`);
+      assert.equal(res.json().reason, 'Forbidden', what);
+      assert.equal(res.json().message, `pods "${name}" is forbidden: ${reason}`, what);
+    }
+  });
+
+  test('config maps, downward API and empty secret names are fine', async () => {
+    const pod = await createPod(ns, podManifest('mirror-ok', {
+      metadata: { annotations: MIRROR },
+      spec: {
+        volumes: [
+          { name: 'cm', configMap: { name: 'c' } },
+          { name: 'p', projected: { sources: [{ configMap: { name: 'c' } }, { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } }] } },
+        ],
+        containers: [app({ env: [{ name: 'C', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }] })],
+      },
+    }));
+    assert.equal(pod.spec.serviceAccountName, undefined);
+    assert.equal(pod.spec.serviceAccount, undefined);
+    assert.equal(pod.spec.volumes.length, 2);
+  });
+});
+
+describe('ServiceAccount admission: kubernetes.io/enforce-mountable-secrets', () => {
+  let ns: string;
+  before(async () => {
+    ns = await ts.namespace('samount');
+    const sa = (name: string, enforce: string | undefined): object => ({
+      metadata: { name, ...(enforce !== undefined ? { annotations: { 'kubernetes.io/enforce-mountable-secrets': enforce } } : {}) },
+      secrets: [{ name: 'allowed' }],
+      imagePullSecrets: [{ name: 'pull-ok' }],
+    });
+    for (const [name, enforce] of [['strict', 'true'], ['strict1', '1'], ['lax', 'false'], ['odd', 'yes'], ['plain', undefined]] as const) {
+      assert.equal((await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, sa(name, enforce))).status, 201);
+    }
+  });
+
+  const env = (name: string, secret: string): object => ({ name, valueFrom: { secretKeyRef: { name: secret, key: 'k' } } });
+  const NOT_LISTED = 'is not allowed because service account strict does not reference that secret';
+
+  test('every secret reference must be one the service account lists, with the Kubernetes messages', async () => {
+    const cases: [string, object, string][] = [
+      ['secret volume', { volumes: [{ name: 'v', secret: { secretName: 'foo' } }] }, `volume with secret.secretName="foo" ${NOT_LISTED}`],
+      ['init container env', { initContainers: [{ name: 'init', image: 'i:1', env: [env('TOKEN', 'foo')] }] }, `init container init with envVar TOKEN referencing secret.secretName="foo" ${NOT_LISTED}`],
+      ['init container envFrom', { initContainers: [{ name: 'init', image: 'i:1', envFrom: [{ secretRef: { name: 'foo' } }] }] }, `init container init with envFrom referencing secret.secretName="foo" ${NOT_LISTED}`],
+      ['container env', { containers: [{ name: 'app', image: 'a:1', env: [env('OK', 'allowed'), env('TOKEN', 'foo')] }] }, `container app with envVar TOKEN referencing secret.secretName="foo" ${NOT_LISTED}`],
+      ['container envFrom', { containers: [{ name: 'app', image: 'a:1', envFrom: [{ secretRef: { name: 'foo' } }] }] }, `container app with envFrom referencing secret.secretName="foo" ${NOT_LISTED}`],
+      ['env before envFrom', { containers: [{ name: 'app', image: 'a:1', envFrom: [{ secretRef: { name: 'bar' } }], env: [env('TOKEN', 'foo')] }] }, `container app with envVar TOKEN referencing secret.secretName="foo" ${NOT_LISTED}`],
+      ['volumes before containers', { volumes: [{ name: 'v', secret: { secretName: 'vol' } }], containers: [{ name: 'app', image: 'a:1', env: [env('TOKEN', 'foo')] }] }, `volume with secret.secretName="vol" ${NOT_LISTED}`],
+      ['an image pull secret the service account does not list', { imagePullSecrets: [{ name: 'pull-ok' }, { name: 'allowed' }] }, 'imagePullSecrets[1].name="allowed" is not allowed because service account strict does not reference that imagePullSecret'],
+    ];
+    for (const [i, [what, spec, reason]] of cases.entries()) {
+      const name = `e${i + 1}`;
+      const res = await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest(name, { serviceAccountName: 'strict', spec }));
+      assert.equal(res.status, 403, `${what}: ${res.text}`);
+      assert.equal(res.json().reason, 'Forbidden', what);
+      assert.equal(res.json().message, `pods "${name}" is forbidden: ${reason}`, what);
+      assert.equal((await admin.get(`/api/v1/namespaces/${ns}/pods/${name}`)).status, 404, what);
+    }
+  });
+
+  test('listed secrets pass; projected secrets are not checked; inherited pull secrets are listed ones', async () => {
+    const pod = await createPod(ns, podManifest('listed', {
+      serviceAccountName: 'strict',
+      spec: {
+        volumes: [{ name: 'v', secret: { secretName: 'allowed' } }, { name: 'p', projected: { sources: [{ secret: { name: 'unlisted' } }] } }],
+        containers: [{ name: 'app', image: 'a:1', env: [env('TOKEN', 'allowed')], envFrom: [{ secretRef: { name: 'allowed' } }] }],
+      },
+    }));
+    assert.deepEqual(pod.spec.imagePullSecrets, [{ name: 'pull-ok' }]);
+  });
+
+  test('only a ParseBool true enforces: "1" does, "false", "yes" and no annotation do not', async () => {
+    const spec = { volumes: [{ name: 'v', secret: { secretName: 'foo' } }] };
+    const refused = await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('by-one', { serviceAccountName: 'strict1', spec }));
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.json().message, 'pods "by-one" is forbidden: volume with secret.secretName="foo" is not allowed because service account strict1 does not reference that secret');
+    for (const sa of ['lax', 'odd', 'plain']) await createPod(ns, podManifest(`by-${sa}`, { serviceAccountName: sa, spec }));
+  });
+});
+
 describe('service account controllers', () => {
   test('every namespace gets a default service account, recreated when deleted', async () => {
     const ns = await ts.namespace('defsa');
