@@ -119,11 +119,34 @@ export function startTokenController(registry: Registry, signer: TokenSigner, ca
   const secrets = registry.cache<Secret>('secrets');
   const sas = registry.cache<ServiceAccount>('serviceaccounts');
   const def = registry.def('', 'secrets')!;
+  const saDef = registry.def('', 'serviceaccounts')!;
+  /** Token secrets deleted and not yet handled: the service account each named. */
+  const deleted = new Map<string, { saName: string; saUid: string | undefined }>();
+
+  /** removeSecretReference: a deleted token secret leaves its service account's `secrets`. */
+  async function removeSecretReference(ns: string, secretName: string, ref: { saName: string; saUid: string | undefined }): Promise<void> {
+    const sa = sas.get(ns, ref.saName);
+    if (!sa || (ref.saUid && ref.saUid !== sa.metadata?.uid) || !(sa.secrets ?? []).some((r) => r.name === secretName)) return;
+    await registry
+      .guaranteedUpdate<ServiceAccount>(saDef, controllerContext('tokens-controller'), ns, ref.saName, (live) => {
+        if ((ref.saUid && ref.saUid !== live.metadata?.uid) || !(live.secrets ?? []).some((r) => r.name === secretName)) return undefined;
+        live.secrets = live.secrets!.filter((r) => r.name !== secretName);
+        return live;
+      })
+      .catch(ignoreConflicts);
+  }
+
   const queue = new WorkQueue(
     async (key) => {
       const [ns, name] = key.split('/') as [string, string];
       const secret = secrets.get(ns, name);
-      if (!secret || secret.type !== SA_TOKEN_TYPE || secret.metadata?.deletionTimestamp) return;
+      const gone = deleted.get(key);
+      deleted.delete(key);
+      if (!secret) {
+        if (gone) await removeSecretReference(ns, name, gone);
+        return;
+      }
+      if (secret.type !== SA_TOKEN_TYPE || secret.metadata?.deletionTimestamp) return;
       const saName = secret.metadata?.annotations?.[SA_NAME_ANNOTATION] ?? '';
       const sa = sas.get(ns, saName);
       const wantUid = secret.metadata?.annotations?.[SA_UID_ANNOTATION];
@@ -136,7 +159,8 @@ export function startTokenController(registry: Registry, signer: TokenSigner, ca
       const nsB64 = Buffer.from(ns).toString('base64');
       const caB64 = Buffer.from(caPem).toString('base64');
       const hasToken = !!secret.data?.token;
-      if (hasToken && secret.data?.['ca.crt'] === caB64 && secret.data?.namespace === nsB64 && wantUid === sa.metadata?.uid) return;
+      // a namespace already there is kept, whatever it says (generateTokenIfNeeded: only when empty)
+      if (hasToken && secret.data?.['ca.crt'] === caB64 && secret.data?.namespace && wantUid === sa.metadata?.uid) return;
       await registry
         .guaranteedUpdate<Secret>(def, ctx, ns, name, (s) => {
           const data = (s.data ??= {});
@@ -145,7 +169,7 @@ export function startTokenController(registry: Registry, signer: TokenSigner, ca
             data.token = Buffer.from(token).toString('base64');
           }
           data['ca.crt'] = caB64;
-          data.namespace = nsB64;
+          if (!data.namespace) data.namespace = nsB64;
           s.metadata!.annotations = { ...(s.metadata!.annotations ?? {}), [SA_UID_ANNOTATION]: sa.metadata!.uid! };
           return s;
         })
@@ -156,7 +180,17 @@ export function startTokenController(registry: Registry, signer: TokenSigner, ca
   const enqueue = (s: Secret): void => {
     if (s.type === SA_TOKEN_TYPE) queue.add(`${s.metadata!.namespace}/${s.metadata!.name}`);
   };
-  const unsubSecrets = secrets.subscribe({ add: enqueue, update: enqueue });
+  const unsubSecrets = secrets.subscribe({
+    add: enqueue,
+    update: enqueue,
+    delete: (s) => {
+      if (s.type !== SA_TOKEN_TYPE) return;
+      const key = `${s.metadata!.namespace}/${s.metadata!.name}`;
+      const annotations = s.metadata?.annotations ?? {};
+      deleted.set(key, { saName: annotations[SA_NAME_ANNOTATION] ?? '', saUid: annotations[SA_UID_ANNOTATION] });
+      queue.add(key);
+    },
+  });
   const onSa = (sa: ServiceAccount): void => {
     for (const s of secrets.list(sa.metadata!.namespace!)) {
       if (s.type === SA_TOKEN_TYPE && s.metadata?.annotations?.[SA_NAME_ANNOTATION] === sa.metadata!.name) enqueue(s);
