@@ -522,6 +522,13 @@ describe('issue #4: token APIs against the server process', { skip }, () => {
       if (!r) return;
       assert.notEqual(r.status.authenticated, true, c.name);
       assert.deepEqual(r.status.user ?? {}, {}, c.name);
+      // TokenReview reads the token as an Authorization header: trimmed, so the trailing newline's
+      // token is the well-formed one, refused by the lookup of its made-up objects; a space before
+      // it makes no bearer token at all (no error)
+      if (c.name === 'trailing newline') return assert.match(r.status.error ?? '', lookupError, c.name);
+      if (c.name === 'leading space') return assert.equal(r.status.error, undefined, c.name);
+      // a token that does not parse as a JWS is nobody's (jwt.go)
+      if (c.expectedCode === 'ERR_TOKEN_MALFORMED' || c.expectedCode === 'ERR_TOKEN_TOO_LARGE') assert.equal(r.status.error, 'invalid bearer token', c.name);
       if (!clockEdge.has(c.expectedCode) || r.inTime) assert.doesNotMatch(r.status.error ?? '', lookupError, c.name);
     });
     // the empty token is a 400 from TokenReview itself

@@ -21,6 +21,12 @@ export const GROUP_NODES = 'system:nodes';
 export const GROUP_SERVICE_ACCOUNTS = 'system:serviceaccounts';
 export const USER_ANONYMOUS = 'system:anonymous';
 
+/**
+ * user.CredentialIDKey: the extra naming the credential a user authenticated with —
+ * `JTI=<jti>` for service account tokens, `X509SHA256=<hex>` for client certificates.
+ */
+export const EXTRA_CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
+
 /** What an authenticator says about a request's credentials. */
 export type AuthenticationResult =
   /** The credentials are not this authenticator's (try the next one). */

@@ -1,11 +1,13 @@
 /**
  * Client certificate authentication: a certificate that chains to `--client-ca-file` names the
- * user in its subject CN and the groups in its O attributes (k8s.io/apiserver x509 authenticator).
- * TLS does the verification (`requestCert`, with the client CA as `ca`); the result is cached per
- * connection.
+ * user in its subject CN and the groups in its O attributes, and is named itself by the SHA-256
+ * of its DER in the `credential-id` extra (k8s.io/apiserver x509 authenticator,
+ * CommonNameUserConversion). TLS does the verification (`requestCert`, with the client CA as
+ * `ca`); the result is cached per connection.
  */
+import { hash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { UserInfo } from './types.js';
+import { EXTRA_CREDENTIAL_ID, type UserInfo } from './types.js';
 
 const cache = new WeakMap<TLSSocket, UserInfo | null>();
 
@@ -24,7 +26,9 @@ export function userFromClientCertificate(socket: TLSSocket): UserInfo | undefin
     const cn = cert?.subject?.CN;
     const name = Array.isArray(cn) ? cn[0] : cn;
     if (name) {
-      user = { name, uid: '', groups: asList(cert.subject.O), extra: {} };
+      // the leaf certificate's fingerprint, lower-case hex (Kubernetes 1.32, PR #125634)
+      const id = `X509SHA256=${hash('sha256', cert.raw, 'hex')}`;
+      user = { name, uid: '', groups: asList(cert.subject.O), extra: { [EXTRA_CREDENTIAL_ID]: [id] } };
     }
   }
   cache.set(socket, user);

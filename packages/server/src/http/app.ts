@@ -20,7 +20,7 @@ import type { ApiReply, ApiRequest } from './exchange.js';
 import { leanListener, type RequestListener } from './lean.js';
 import { AGGREGATED_DISCOVERY_V2, AGGREGATED_DISCOVERY_V2BETA1, parseAccept, wantsAggregatedDiscovery } from './negotiation.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
-import { asStatusError, sendJson, sendStatusError } from './respond.js';
+import { asStatusError, sendJson, sendStatusError, warningHeader } from './respond.js';
 import { handleResource, type Query, type ResourceRequest } from './resources.js';
 
 export const BODY_LIMIT = 3 * 1024 * 1024;
@@ -212,14 +212,22 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     // process writes keeps them fresh, with nothing to wait for
     const api = path.startsWith('/api/') || path.startsWith('/apis/');
     const freshness = api && o.registry.sharedStore ? await syncCaches(o.registry, info) : 'fresh';
-    const authenticated = await o.authenticator.authenticate(req.socket as TLSSocket, req.headers);
+    // what authentication warns about (a bearer token after two spaces) is answered whatever the
+    // answer is, a 401 included, as Kubernetes' warning recorder writes it at once
+    const warnings: string[] = [];
+    let authenticated: UserInfo;
+    try {
+      authenticated = await o.authenticator.authenticate(req.socket as TLSSocket, req.headers, warnings);
+    } finally {
+      if (warnings.length > 0) reply.header('Warning', warnings.map(warningHeader));
+    }
     const { user } = impersonate(authenticated, req.headers, o.authorizer);
     const attrs = attributesOf(info, user);
     const decision = o.authorizer.authorize(attrs);
     if (decision.decision !== 'allow') throw o.forbidden(attrs, decision.reason);
     if (!info.resourceRequest) return nonResource(req, reply, info, user, query);
 
-    const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings: [], freshness };
+    const rr: ResourceRequest = { req, reply, info, user, query, now: new Date(), warnings, freshness };
     const custom = customByKey.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}/${info.subresource}`);
     if (custom) return custom.handle(rr);
     const def = o.registry.def(info.apiGroup, info.resource);

@@ -21,7 +21,7 @@ import {
   type VerifiedToken,
 } from '@boundtoken/token';
 import type { TokenAuthenticator } from '../auth/authenticate.js';
-import { GROUP_SERVICE_ACCOUNTS, type AuthenticationResult, type UserInfo } from '../auth/types.js';
+import { EXTRA_CREDENTIAL_ID, GROUP_SERVICE_ACCOUNTS, type AuthenticationResult, type UserInfo } from '../auth/types.js';
 import type { ObjectCache } from '../cache/types.js';
 import type { TokenConfig } from './config.js';
 
@@ -161,7 +161,9 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     let expires = Math.min(nowMs + SUCCESS_TTL_MS, (c.exp + 60) * 1000);
     const sa = serviceAccount(ns, k.serviceaccount.name, k.serviceaccount.uid, nowMs);
     expires = Math.min(expires, leewayEnd(sa));
-    const extra: Record<string, string[]> = {};
+    // the node named for the extras: with a pod, only copied from the claim (informational)
+    let nodeName: string | undefined;
+    let nodeUid: string | undefined;
     if (k.secret) {
       const secret = caches.secrets.get(ns, k.secret.name);
       if (!secret || deletedTooLong(secret, nowMs)) throw new AuthError('service account token has been invalidated');
@@ -179,14 +181,9 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       }
       deps.push(`pods/${ns}/${k.pod.name}`);
       expires = Math.min(expires, leewayEnd(pod));
-      if (k.pod.name && k.pod.uid) {
-        extra['authentication.kubernetes.io/pod-name'] = one(k.pod.name);
-        extra['authentication.kubernetes.io/pod-uid'] = one(k.pod.uid);
-      }
-      // with a pod, the node is informational only (copied from the pod when issued)
       if (k.node?.name) {
-        extra['authentication.kubernetes.io/node-name'] = one(k.node.name);
-        if (k.node.uid) extra['authentication.kubernetes.io/node-uid'] = one(k.node.uid);
+        nodeName = k.node.name;
+        nodeUid = k.node.uid;
       }
     } else if (k.node) {
       const node = caches.nodes.get('', k.node.name);
@@ -196,10 +193,21 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       }
       deps.push(`nodes//${k.node.name}`);
       expires = Math.min(expires, leewayEnd(node));
-      extra['authentication.kubernetes.io/node-name'] = one(k.node.name);
-      if (k.node.uid) extra['authentication.kubernetes.io/node-uid'] = one(k.node.uid);
+      nodeName = k.node.name;
+      nodeUid = k.node.uid;
     }
-    if (c.jti) extra['authentication.kubernetes.io/credential-id'] = one(`JTI=${c.jti}`);
+    // the extras in sorted key order, the order Go's JSON encoder writes a map in (TokenReview,
+    // SelfSubjectReview): credential-id, node-name, node-uid, pod-name, pod-uid
+    const extra: Record<string, string[]> = {};
+    if (c.jti) extra[EXTRA_CREDENTIAL_ID] = one(`JTI=${c.jti}`);
+    if (nodeName !== undefined) {
+      extra['authentication.kubernetes.io/node-name'] = one(nodeName);
+      if (nodeUid) extra['authentication.kubernetes.io/node-uid'] = one(nodeUid);
+    }
+    if (k.pod?.name && k.pod.uid) {
+      extra['authentication.kubernetes.io/pod-name'] = one(k.pod.name);
+      extra['authentication.kubernetes.io/pod-uid'] = one(k.pod.uid);
+    }
     if (k.warnafter !== undefined && nowMs / 1000 > k.warnafter) {
       o.onStale?.(c.sub, Math.floor(nowMs / 1000 - k.warnafter));
     }
@@ -268,6 +276,9 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       const iss = peekIssuer(token);
       if (iss === undefined) return { kind: 'none' };
       const failed = (err: unknown): AuthenticationResult => {
+        // a token that does not parse as a JWS is not ours (jwt.go: a ParseSigned failure), so the
+        // caller hears "invalid bearer token", as from kube-apiserver
+        if (err instanceof TokenError && (err.code === 'ERR_TOKEN_MALFORMED' || err.code === 'ERR_TOKEN_TOO_LARGE')) return { kind: 'none' };
         if (err instanceof AuthError || err instanceof TokenError) return { kind: 'error', message: err.message };
         throw err;
       };

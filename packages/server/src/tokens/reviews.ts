@@ -3,17 +3,49 @@
  * who the caller is. TokenReview always answers 201 with a `status` object — authenticated with
  * the user and audiences, or not, with the authenticator's error — as Vault and others expect.
  */
-import { badRequest, internalError, type TokenReview, type UserInfo as ApiUserInfo } from '@boundtoken/api';
-import type { RequestAuthenticator } from '../auth/authenticate.js';
+import { badRequest, internalError, type ObjectMeta, type TokenReview, type UserInfo as ApiUserInfo } from '@boundtoken/api';
+import { bearerToken, type RequestAuthenticator } from '../auth/authenticate.js';
 import type { AuthenticationResult, UserInfo } from '../auth/types.js';
+import { rfc3339 } from '../registry/registry.js';
 
+/** A UTF-16 code unit ranked as its character's UTF-8 bytes sort: surrogates (past U+FFFF) after U+E000–U+FFFF. */
+function utf8Rank(c: number): number {
+  return c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c;
+}
+
+/** Go's order of strings (their UTF-8 bytes): JavaScript's, but for characters past U+FFFF. */
+function compareGo(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+/** The keys of `m` in the order Go's JSON encoder writes a map's: sorted. */
+function goKeys(m: object): string[] {
+  const keys = Object.keys(m);
+  for (let i = 1; i < keys.length; i++) {
+    if (compareGo(keys[i - 1]!, keys[i]!) > 0) return keys.sort(compareGo);
+  }
+  return keys;
+}
+
+/** user.Info as the review APIs answer it: extra keys sorted, as Go writes a map. */
 export function apiUserInfo(user: UserInfo): ApiUserInfo {
   const out: ApiUserInfo = { username: user.name };
   if (user.uid) out.uid = user.uid;
   if (user.groups.length > 0) out.groups = [...user.groups];
-  const extra = Object.entries(user.extra);
-  // lists of strings: copied directly, at a fraction of structuredClone's cost
-  if (extra.length > 0) out.extra = Object.fromEntries(extra.map(([k, v]) => [k, [...v]]));
+  // most users' extras are made in that order already (one check, no sort); lists of strings are
+  // copied directly, at a fraction of structuredClone's cost
+  const keys = goKeys(user.extra);
+  if (keys.length > 0) {
+    const extra: Record<string, string[]> = {};
+    for (const k of keys) extra[k] = [...user.extra[k]!];
+    out.extra = extra;
+  }
   return out;
 }
 
@@ -23,45 +55,109 @@ export interface TokenReviewAnswer {
   body: string | Buffer;
 }
 
-type Spec = NonNullable<TokenReview['spec']>;
-
 /**
  * The answer last made for each successful result, with the spec it echoes: the authenticator
  * answers a cached result object again for the same token and audiences, and a review of them
- * with the same spec is answered with the same bytes. Kept from the second answer on, so that
- * tokens reviewed once (most of a busy cache) hold no answer.
+ * with the same spec (and no metadata) is answered with the same bytes. Kept from the second
+ * answer on, so that tokens reviewed once (most of a busy cache) hold no answer.
  */
-const answered = new WeakMap<AuthenticationResult, { spec: Spec; bytes: Buffer }>();
+const answered = new WeakMap<AuthenticationResult, { token: string; audiences: string[] | undefined; bytes: Buffer }>();
 const answeredOnce = new WeakSet<AuthenticationResult>();
 
-function sameStrings(a: unknown, b: unknown): boolean {
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string' || a[i] !== b[i]) return false;
+function sameStrings(a: string[] | undefined, b: string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-/** Whether two specs have the same JSON: `token` and `audiences`, in the same order, equal. */
-function sameSpec(a: Spec, b: Spec): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (k !== kb[i]) return false;
-    if (k === 'token') {
-      if (typeof a.token !== 'string' || a.token !== b.token) return false;
-    } else if (k !== 'audiences' || !sameStrings(a.audiences, b.audiences)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-const REVIEW_HEAD = '{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":{"creationTimestamp":null},"spec":';
 
 /**
- * Reviews `body.spec.token`. The answer is the JSON of `{kind, apiVersion, metadata:
- * {creationTimestamp: null}, spec, status}`; for a successful result it is made once per spec.
+ * How a field of a Go struct is written: a string always (`""` when absent), or left out when
+ * empty (omitempty: `""`, 0, an empty map or list), or when absent (a pointer); a map with its
+ * keys sorted; a list of structs; null.
+ */
+type Encoding = 'string' | 'string?' | 'number?' | 'pointer' | 'map?' | 'list?' | { list: Fields } | 'null';
+type Fields = ReadonlyArray<readonly [string, Encoding]>;
+
+const OWNER_REFERENCE: Fields = [
+  ['apiVersion', 'string'],
+  ['kind', 'string'],
+  ['name', 'string'],
+  ['uid', 'string'],
+  ['controller', 'pointer'],
+  ['blockOwnerDeletion', 'pointer'],
+];
+
+const MANAGED_FIELDS_ENTRY: Fields = [
+  ['manager', 'string?'],
+  ['operation', 'string?'],
+  ['apiVersion', 'string?'],
+  ['time', 'pointer'],
+  ['fieldsType', 'string?'],
+  ['fieldsV1', 'pointer'],
+  ['subresource', 'string?'],
+];
+
+/**
+ * ObjectMeta in Go's field order, without what the create handler takes from a request's: the
+ * system fields it wipes (rest.WipeObjectMetaSystemFields: uid, selfLink, creationTimestamp, left
+ * a zero time, written null; deletionTimestamp, deletionGracePeriodSeconds) and the namespace of
+ * a cluster-scoped kind (rest.EnsureObjectNamespaceMatchesRequestNamespace).
+ */
+const OBJECT_META: Fields = [
+  ['name', 'string?'],
+  ['generateName', 'string?'],
+  ['resourceVersion', 'string?'],
+  ['generation', 'number?'],
+  ['creationTimestamp', 'null'],
+  ['labels', 'map?'],
+  ['annotations', 'map?'],
+  ['ownerReferences', { list: OWNER_REFERENCE }],
+  ['finalizers', 'list?'],
+  ['managedFields', { list: MANAGED_FIELDS_ENTRY }],
+];
+
+/** The JSON members of `obj` (decoded: no nulls) written as Go writes a struct of `fields`. */
+function goMembers(obj: Record<string, unknown>, fields: Fields): string[] {
+  const out: string[] = [];
+  for (const [name, encoding] of fields) {
+    const v = obj[name];
+    let json: string | undefined;
+    if (encoding === 'null') json = 'null';
+    else if (encoding === 'string') json = JSON.stringify(v ?? '');
+    else if (encoding === 'map?') {
+      const m = (v ?? {}) as Record<string, unknown>;
+      const keys = goKeys(m);
+      if (keys.length > 0) json = `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(m[k] ?? '')}`).join(',')}}`;
+    } else if (v === undefined || v === null || (encoding === 'string?' && v === '') || (encoding === 'number?' && v === 0)) {
+      // omitted
+    } else if (typeof encoding === 'object') {
+      if (Array.isArray(v) && v.length > 0) json = `[${v.map((item) => `{${goMembers((item ?? {}) as Record<string, unknown>, encoding.list).join(',')}}`).join(',')}]`;
+    } else if (encoding !== 'list?' || (Array.isArray(v) && v.length > 0)) {
+      json = JSON.stringify(v);
+    }
+    if (json !== undefined) out.push(`${JSON.stringify(name)}:${json}`);
+  }
+  return out;
+}
+
+const DEFAULT_METADATA = '{"creationTimestamp":null}';
+
+/** The metadata a TokenReview answer gives back: what the create handler leaves of the request's. */
+function answeredMetadata(meta: ObjectMeta | undefined): string {
+  // most reviews have none, or client-go's null creationTimestamp (decoded away)
+  if (meta === undefined || Object.keys(meta).length === 0) return DEFAULT_METADATA;
+  return `{${goMembers(meta as Record<string, unknown>, OBJECT_META).join(',')}}`;
+}
+
+const REVIEW_HEAD = `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${DEFAULT_METADATA},"spec":`;
+
+/**
+ * Reviews `body.spec.token`, as kube-apiserver does (tokenreview/storage.go): the token is read
+ * as the request header `Authorization: Bearer <token>` would be, and the answer is the request
+ * as decoded — `{kind, apiVersion, metadata, spec, status}`, metadata as the create handler
+ * leaves it, the spec in Go's field order — with its status. For a successful result and no
+ * metadata it is made once per spec.
  */
 export async function tokenReview(
   authenticator: RequestAuthenticator,
@@ -74,30 +170,40 @@ export async function tokenReview(
   const token = spec.token ?? '';
   if (!token) throw badRequest('token is required for TokenReview in authentication');
   const requested = spec.audiences && spec.audiences.length > 0 ? spec.audiences : undefined;
-  const result = await authenticator.authenticateToken(token, requested ?? apiAudiences);
+  const metadata = answeredMetadata(body.metadata);
+  const head = metadata === DEFAULT_METADATA ? REVIEW_HEAD : `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${metadata},"spec":`;
+  // TokenReviewSpec: token, then audiences (omitempty)
+  const specJson = (): string => (requested ? `{"token":${JSON.stringify(token)},"audiences":${JSON.stringify(requested)}}` : `{"token":${JSON.stringify(token)}}`);
+  const bearer = bearerToken(`Bearer ${token}`);
+  // not a bearer token at all (a space before it): nobody's, and no error
+  if (bearer === undefined) return { authenticated: false, body: `${head}${specJson()},"status":{"user":{}}}` };
+  const result = await authenticator.authenticateToken(bearer, requested ?? apiAudiences);
   if (result.kind === 'ok') {
     const audiences = result.audiences ?? [];
     if (requested && !audiences.some((a) => requested.includes(a))) {
       throw internalError('error validating audiences');
     }
-    const last = answered.get(result);
-    if (last !== undefined && sameSpec(last.spec, spec)) return { authenticated: true, body: last.bytes };
+    const cacheable = head === REVIEW_HEAD;
+    const last = cacheable ? answered.get(result) : undefined;
+    if (last !== undefined && last.token === token && sameStrings(last.audiences, requested)) return { authenticated: true, body: last.bytes };
     const status = { authenticated: true, user: apiUserInfo(result.user), audiences };
-    const bytes = Buffer.from(`${REVIEW_HEAD}${JSON.stringify(spec)},"status":${JSON.stringify(status)}}`);
-    if (answeredOnce.has(result)) answered.set(result, { spec, bytes });
+    const bytes = Buffer.from(`${head}${specJson()},"status":${JSON.stringify(status)}}`);
+    if (!cacheable) return { authenticated: true, body: bytes };
+    if (answeredOnce.has(result)) answered.set(result, { token, audiences: requested, bytes });
     else answeredOnce.add(result);
     return { authenticated: true, body: bytes };
   }
   // a token no authenticator claims: the bearer token authenticator's default error
   const status = { user: {}, error: result.kind === 'error' ? result.message : 'invalid bearer token' };
-  return { authenticated: false, body: `${REVIEW_HEAD}${JSON.stringify(spec)},"status":${JSON.stringify(status)}}` };
+  return { authenticated: false, body: `${head}${specJson()},"status":${JSON.stringify(status)}}` };
 }
 
-export function selfSubjectReview(user: UserInfo, version: 'v1' | 'v1beta1'): object {
+/** SelfSubjectReview (selfsubjectreview/rest.go): the caller, made now. */
+export function selfSubjectReview(user: UserInfo, version: 'v1' | 'v1beta1', now: Date = new Date()): object {
   return {
     kind: 'SelfSubjectReview',
     apiVersion: `authentication.k8s.io/${version}`,
-    metadata: { creationTimestamp: null },
+    metadata: { creationTimestamp: rfc3339(now) },
     status: { userInfo: apiUserInfo(user) },
   };
 }

@@ -5,6 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { INVALID_TOKEN_WITH_SPACE_WARNING } from '../../src/auth/authenticate.js';
 import { createCA, issueCertificate } from '../../src/pki/certs.js';
 import { Client, type Response } from '../support/http.js';
 import { nodeManifest, podManifest, startTestServer, type TestServer } from '../support/server.js';
@@ -16,6 +18,12 @@ async function whoami(c: Client, headers?: Record<string, string>): Promise<any>
   const res = await c.post(WHOAMI, {}, headers ? { headers } : {});
   assert.equal(res.status, 201, res.text);
   return res.json().status.userInfo;
+}
+
+/** The `credential-id` extra of a client certificate: `X509SHA256=` and the hex SHA-256 of its DER. */
+function x509CredentialId(certPem: string): Record<string, string[]> {
+  const hex = new X509Certificate(certPem).fingerprint256.replaceAll(':', '').toLowerCase();
+  return { 'authentication.kubernetes.io/credential-id': [`X509SHA256=${hex}`] };
 }
 
 /** GET `path` from `ts` with a client certificate issued by a CA the server does not trust. */
@@ -33,14 +41,65 @@ async function getWithForeignCertificate(ts: TestServer, path: string, subject: 
 describe('authentication (anonymous off)', () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ tokenFile: 'static-token-1,alice-t,uid-1,"g1,g2"\nstatic-token-2,solo,uid-2\n' });
+    ts = await startTestServer({
+      tokenFile: 'static-token-1,alice-t,uid-1,"g1,g2"\nstatic-token-2,solo,uid-2\nstatic-token-3,nobody-t,uid-3,"g3,system:unauthenticated"\n',
+    });
   });
   after(() => ts?.close());
 
-  test('a client certificate: CN is the user, O the groups', async () => {
-    assert.deepEqual(await whoami(ts.admin), { username: 'admin', groups: ['system:masters', 'system:authenticated'] });
-    const alice = await ts.asUser('alice', ['dev', 'ops']);
-    assert.deepEqual(await whoami(alice), { username: 'alice', groups: ['dev', 'ops', 'system:authenticated'] });
+  test('a client certificate: CN is the user, O the groups, the certificate\'s SHA-256 the credential id', async () => {
+    assert.deepEqual(await whoami(ts.admin), {
+      username: 'admin',
+      groups: ['system:masters', 'system:authenticated'],
+      extra: x509CredentialId(ts.handle.pki.admin.certPem),
+    });
+    const pair = await issueCertificate(ts.handle.pki.ca, { commonName: 'alice', organizations: ['dev', 'ops'], client: true });
+    const alice = new Client(ts.url, { ca: ts.handle.pki.ca.certPem, cert: pair.certPem, key: pair.keyPem });
+    try {
+      assert.deepEqual(await whoami(alice), { username: 'alice', groups: ['dev', 'ops', 'system:authenticated'], extra: x509CredentialId(pair.certPem) });
+    } finally {
+      alice.close();
+    }
+  });
+
+  test('the Authorization header as bearertoken.go reads it', async () => {
+    // the second of at most three space-separated parts is the token, the scheme in any case
+    for (const authorization of ['Bearer static-token-1 extra', 'bearer static-token-1', '  BEARER static-token-1\t']) {
+      assert.equal((await whoami(ts.anonymous, { authorization })).username, 'alice-t', authorization);
+    }
+    // two spaces before the token: no bearer token, and Kubernetes' warning, also on the 401
+    const spaced = await ts.anonymous.get('/api/v1/namespaces', { authorization: 'Bearer  static-token-1' });
+    assert.equal(spaced.status, 401);
+    assert.deepEqual(spaced.json(), UNAUTHORIZED);
+    assert.equal(spaced.headers.warning, `299 - "${INVALID_TOKEN_WITH_SPACE_WARNING}"`);
+    // a tab is no separator: not a bearer token either, and no warning
+    const tab = await ts.anonymous.get('/api/v1/namespaces', { authorization: 'Bearer\tstatic-token-1' });
+    assert.equal(tab.status, 401);
+    assert.equal(tab.headers.warning, undefined);
+    // a certificate authenticates before the header is read
+    const both = await ts.admin.post(WHOAMI, {}, { headers: { authorization: 'Bearer  static-token-1' } });
+    assert.equal(both.status, 201);
+    assert.equal(both.json().status.userInfo.username, 'admin');
+    assert.equal(both.headers.warning, undefined);
+  });
+
+  test('a user in system:unauthenticated gets no system:authenticated: not from the group adder, nor impersonated', async () => {
+    // without system:authenticated, whoami needs a binding of its own
+    assert.equal((await ts.withToken('static-token-3').post(WHOAMI, {})).status, 403);
+    const binding = await ts.admin.post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      metadata: { name: 'g3-basic-user' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:basic-user' },
+      subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'g3' }],
+    });
+    assert.equal(binding.status, 201, binding.text);
+    assert.deepEqual(await whoami(ts.withToken('static-token-3')), { username: 'nobody-t', uid: 'uid-3', groups: ['g3', 'system:unauthenticated'] });
+    const review = await ts.admin.post('/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: 'static-token-3' } });
+    assert.equal(review.status, 201, review.text);
+    assert.deepEqual(review.json().status.user, { username: 'nobody-t', uid: 'uid-3', groups: ['g3', 'system:unauthenticated'] });
+    assert.deepEqual(await whoami(ts.admin, { 'impersonate-user': 'jane', 'impersonate-group': 'g3,system:unauthenticated' }), {
+      username: 'jane',
+      groups: ['g3', 'system:unauthenticated'],
+    });
   });
 
   test('a certificate from another CA authenticates nobody', async () => {
@@ -107,6 +166,12 @@ describe('authentication (anonymous off)', () => {
       username: 'system:serviceaccount:kube-system:robot',
       groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
     });
+    // given groups are the authority: a service account's own are not added (kubectl --as … --as-group foo)
+    assert.deepEqual(await whoami(ts.admin, { 'impersonate-user': 'system:serviceaccount:default:sa1', 'impersonate-group': 'foo' }), {
+      username: 'system:serviceaccount:default:sa1',
+      groups: ['foo', 'system:authenticated'],
+    });
+
     // the impersonated user's rights apply
     const asJane = await ts.admin.get('/api/v1/namespaces/default/pods', { 'impersonate-user': 'jane' });
     assert.equal(asJane.status, 403);

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { encodeProtobufObject } from '@boundtoken/api/protobuf';
 import { createSigner, loadSigningKey } from '@boundtoken/token';
@@ -79,6 +79,12 @@ function ago(seconds: number): string {
   return new Date(Math.floor(Date.now() / 1000) * 1000 - seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The admin certificate's extra: its SHA-256 as the credential id. */
+function adminExtra(): Record<string, string[]> {
+  const hex = new X509Certificate(ts.handle.pki.admin.certPem).fingerprint256.replaceAll(':', '').toLowerCase();
+  return { [`${EXTRA}/credential-id`]: [`X509SHA256=${hex}`] };
+}
+
 /** Mints a token with the server's clock set `offsetSeconds` from now (negative: in the past). */
 async function mintAt(t: TestContext, offsetSeconds: number, ns: string, spec: object): Promise<string> {
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() + offsetSeconds * 1000 });
@@ -121,6 +127,14 @@ describe('TokenReview', () => {
         audiences: [ISSUER],
       },
     });
+    // the extras in Go's map order: sorted
+    assert.deepEqual(Object.keys(r.body.status.user.extra), [
+      `${EXTRA}/credential-id`,
+      `${EXTRA}/node-name`,
+      `${EXTRA}/node-uid`,
+      `${EXTRA}/pod-name`,
+      `${EXTRA}/pod-uid`,
+    ]);
   });
 
   test('audiences: the intersection with the request, in its order; none in common is an error', async () => {
@@ -141,7 +155,7 @@ describe('TokenReview', () => {
     assert.equal(await rejected(future), 'service account token is not valid yet');
   });
 
-  test('the same token reviewed again and again: each answer echoes its own spec, until the token stops authenticating', async () => {
+  test('the same token reviewed again and again: each answer echoes its own spec (as Go writes it), until the token stops authenticating', async () => {
     const ns = await ts.namespace('again');
     const pod = (await admin.post(`/api/v1/namespaces/${ns}/pods`, podManifest('p', { spec: { schedulerName: 'nobody' } }))).json();
     const token = await mint(ns, 'default', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'p', uid: pod.metadata.uid } });
@@ -163,8 +177,11 @@ describe('TokenReview', () => {
       const res = await admin.post(REVIEWS, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec });
       assert.equal(res.status, 201, res.text);
       const body = res.json();
-      // the spec as sent, in its order, and nothing else changed
-      assert.equal(res.text, JSON.stringify({ ...body, spec }));
+      // the spec as sent, in Go's field order (token, audiences), empty audiences left out, and nothing else changed
+      const { token: t, audiences } = spec as { token: string; audiences?: string[] };
+      const asGo = audiences && audiences.length > 0 ? { token: t, audiences } : { token: t };
+      assert.equal(res.text, JSON.stringify({ ...body, spec: asGo }));
+      assert.deepEqual(Object.keys(body.spec), Object.keys(asGo));
       assert.equal(body.status.authenticated, true);
       assert.deepEqual(body.status.audiences, [ISSUER]);
     }
@@ -175,6 +192,62 @@ describe('TokenReview', () => {
 
   test('a token no authenticator knows: invalid bearer token', async () => {
     assert.equal(await rejected('not-a-jwt'), 'invalid bearer token');
+  });
+
+  test('the token is read as `Authorization: Bearer <token>` would be (tokenreview/storage.go)', async () => {
+    const ns = await ts.namespace('spaces');
+    const token = await mint(ns, 'default');
+    // white space around it is trimmed, and what follows a space is not the token
+    for (const sent of [`${token}\n`, `${token} `, `${token}\r\n\t`, `${token} and more`]) {
+      const r = await review(sent);
+      assert.equal(r.status, 201);
+      assert.equal(r.body.status.authenticated, true, JSON.stringify(sent));
+      assert.equal(r.body.status.user.username, `system:serviceaccount:${ns}:default`);
+      // the spec as sent
+      assert.equal(r.body.spec.token, sent);
+    }
+    // a space before it: no bearer token at all, which is not authenticated, with no error
+    for (const sent of [` ${token}`, '   ']) {
+      const r = await review(sent);
+      assert.equal(r.status, 201);
+      assert.deepEqual(r.body.status, { user: {} }, JSON.stringify(sent));
+      assert.equal(r.body.spec.token, sent);
+    }
+    // a tab before it is part of the token, which is then refused
+    assert.equal(typeof (await rejected(`\t${token}`)), 'string');
+  });
+
+  test('the request\'s metadata is answered back, as the create handler leaves it, in Go\'s order', async () => {
+    const ns = await ts.namespace('meta');
+    const token = await mint(ns, 'default');
+    const res = await admin.post(REVIEWS, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      metadata: {
+        annotations: { 'z.example.com/b': 'two', 'a.example.com/a': 'one' },
+        labels: { b: '2', a: '1' },
+        finalizers: ['example.com/f'],
+        // wiped (WipeObjectMetaSystemFields), or cleared for a cluster-scoped kind
+        uid: 'given-uid',
+        creationTimestamp: '2020-01-02T03:04:05Z',
+        namespace: 'elsewhere',
+        generateName: 'review-',
+        name: 'my-review',
+      },
+      spec: { audiences: [], token },
+    });
+    assert.equal(res.status, 201, res.text);
+    const body = res.json();
+    assert.equal(body.status.authenticated, true);
+    assert.equal(
+      JSON.stringify(body.metadata),
+      '{"name":"my-review","generateName":"review-","creationTimestamp":null,"labels":{"a":"1","b":"2"},"annotations":{"a.example.com/a":"one","z.example.com/b":"two"},"finalizers":["example.com/f"]}',
+    );
+    assert.equal(JSON.stringify(body.spec), JSON.stringify({ token }));
+    // an unauthenticated review answers it too
+    const bad = await admin.post(REVIEWS, { metadata: { name: 'bad', labels: { x: 'y' } }, spec: { token: 'not-a-jwt', audiences: ['a', 'b'] } });
+    assert.equal(bad.status, 201, bad.text);
+    assert.equal(bad.text, '{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":{"name":"bad","creationTimestamp":null,"labels":{"x":"y"}},"spec":{"token":"not-a-jwt","audiences":["a","b"]},"status":{"user":{},"error":"invalid bearer token"}}');
   });
 
   test('an empty token is 400; a namespace is 400', async () => {
@@ -262,7 +335,7 @@ describe('bound objects', () => {
     const status = await accepted(token);
     assert.deepEqual(status.user.extra[`${EXTRA}/node-name`], [nodeName]);
     assert.deepEqual(status.user.extra[`${EXTRA}/node-uid`], [node.metadata.uid]);
-    assert.equal(status.user.extra[`${EXTRA}/pod-name`], undefined);
+    assert.deepEqual(Object.keys(status.user.extra), [`${EXTRA}/credential-id`, `${EXTRA}/node-name`, `${EXTRA}/node-uid`]);
     await admin.delete(`/api/v1/nodes/${nodeName}`);
     assert.equal(await rejected(token), 'service account token has been invalidated');
     const again = (await admin.post('/api/v1/nodes', nodeManifest(nodeName))).json();
@@ -360,17 +433,32 @@ describe('SelfSubjectReview', () => {
     .find((r) => r.command === 'kubectl auth whoami' && r.bodyBase64)!;
 
   for (const version of ['v1', 'v1beta1']) {
-    test(`${version}: the admin certificate's user`, async () => {
+    test(`${version}: the admin certificate's user, made now`, async () => {
+      const before = Math.floor(Date.now() / 1000) * 1000;
       const res = await admin.post(`/apis/authentication.k8s.io/${version}/selfsubjectreviews`, { apiVersion: `authentication.k8s.io/${version}`, kind: 'SelfSubjectReview' });
+      const after = Date.now();
       assert.equal(res.status, 201, res.text);
-      assert.deepEqual(res.json(), {
+      const body = res.json();
+      // metav1.NewTime(time.Now()), written to the second
+      assert.match(body.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      const created = Date.parse(body.metadata.creationTimestamp);
+      assert.ok(created >= before && created <= after, body.metadata.creationTimestamp);
+      assert.deepEqual(body, {
         kind: 'SelfSubjectReview',
         apiVersion: `authentication.k8s.io/${version}`,
-        metadata: { creationTimestamp: null },
-        status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'] } },
+        metadata: { creationTimestamp: body.metadata.creationTimestamp },
+        status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'], extra: adminExtra() } },
       });
     });
   }
+
+  test('extras in Go\'s map order (sorted), whatever order they were given in', async () => {
+    const res = await admin.post('/apis/authentication.k8s.io/v1/selfsubjectreviews', {}, {
+      headers: { 'impersonate-user': 'jane', 'impersonate-extra-zeta': 'z', 'impersonate-extra-alpha': 'a', 'impersonate-extra-mid': 'm' },
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(JSON.stringify(res.json().status.userInfo.extra), '{"alpha":["a"],"mid":["m"],"zeta":["z"]}');
+  });
 
   test('kubectl 1.32 `auth whoami` in protobuf, with a service account token', async () => {
     const ns = await ts.namespace('whoami');
@@ -383,6 +471,7 @@ describe('SelfSubjectReview', () => {
     assert.deepEqual(info.groups, ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated']);
     assert.deepEqual(info.extra[`${EXTRA}/pod-name`], ['p']);
     assert.deepEqual(info.extra[`${EXTRA}/credential-id`], [`JTI=${jwtPayload(token).jti}`]);
+    assert.deepEqual(Object.keys(info.extra), [`${EXTRA}/credential-id`, `${EXTRA}/pod-name`, `${EXTRA}/pod-uid`]);
   });
 });
 
@@ -392,7 +481,14 @@ describe('protobuf bodies', () => {
     const whoami = await admin.post('/apis/authentication.k8s.io/v1beta1/selfsubjectreviews', ssr, { contentType: 'application/vnd.kubernetes.protobuf', headers: { accept: 'application/vnd.kubernetes.protobuf,application/json' } });
     assert.equal(whoami.status, 201, whoami.text);
     assert.equal(whoami.headers['content-type'], 'application/json');
-    assert.deepEqual(whoami.json(), { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1beta1', metadata: { creationTimestamp: null }, status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'] } } });
+    const ssrBody = whoami.json();
+    assert.equal(typeof ssrBody.metadata.creationTimestamp, 'string');
+    assert.deepEqual(ssrBody, {
+      kind: 'SelfSubjectReview',
+      apiVersion: 'authentication.k8s.io/v1beta1',
+      metadata: { creationTimestamp: ssrBody.metadata.creationTimestamp },
+      status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'], extra: adminExtra() } },
+    });
 
     const ns = await ts.namespace('pbreview');
     const token = await mint(ns, 'default', { audiences: ['vault'] });
@@ -453,11 +549,26 @@ describe('the forged and malformed token corpus', () => {
         assert.equal(res.status, 400, c.name);
         continue;
       }
+      // TokenReview reads the token as an Authorization header: the white space around the valid
+      // token is trimmed (accepted), and a space before it makes it no bearer token (no error)
+      if (c.name === 'trailing newline') {
+        assert.equal((await accepted(c.token, [audience])).user.username, 'system:serviceaccount:default:default', c.name);
+        continue;
+      }
+      if (c.name === 'leading space') {
+        const r = await review(c.token, [audience]);
+        assert.deepEqual(r.body.status, { user: {} }, c.name);
+        continue;
+      }
       const r = await review(c.token, [audience]);
       assert.equal(r.status, 201, `${c.name}: ${JSON.stringify(r.body).slice(0, 300)}`);
       assert.notEqual(r.body.status.authenticated, true, c.name);
       assert.deepEqual(r.body.status.user, {}, c.name);
       assert.equal(typeof r.body.status.error, 'string', c.name);
+      // a token that does not parse as a JWS is nobody's: the bearer authenticator's error (jwt.go)
+      if (c.expectedCode === 'ERR_TOKEN_MALFORMED' || c.expectedCode === 'ERR_TOKEN_TOO_LARGE') {
+        assert.equal(r.body.status.error, 'invalid bearer token', c.name);
+      }
       // the same token as a bearer credential is a 401 — except the validly signed one without
       // aud, which Kubernetes accepts for the API audiences (it then lacks the rights: 403)
       if (!/[\s]/.test(c.token) && c.token.length < 64 * 1024) {
