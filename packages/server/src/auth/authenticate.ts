@@ -175,7 +175,10 @@ export class RequestAuthenticator {
     const token = bearerToken(headers.authorization, warnings, true);
     if (token !== undefined) {
       const r = await this.authenticateToken(token, this.options.apiAudiences);
-      if (r.kind === 'ok') return r.user;
+      if (r.kind === 'ok') {
+        if (r.warnings) warnings?.push(...r.warnings);
+        return r.user;
+      }
       throw unauthorized();
     }
     if (headers.authorization || badCertificate) throw unauthorized();

@@ -32,7 +32,7 @@ export type AuthenticationResult =
   /** The credentials are not this authenticator's (try the next one). */
   | { kind: 'none' }
   /** The credentials are this authenticator's and valid. */
-  | { kind: 'ok'; user: UserInfo; audiences?: string[] }
+  | { kind: 'ok'; user: UserInfo; audiences?: string[]; warnings?: readonly string[] }
   /** The credentials are this authenticator's and invalid. */
   | { kind: 'error'; message: string };
 

@@ -112,12 +112,13 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
     },
     createOnly(AUTHN, 'v1', 'tokenreviews', '', 'TokenReview', async (rr, body) => {
       const review = (): Promise<TokenReviewAnswer> => tokenReview(d.authenticator, d.apiAudiences, body as TokenReview, rr.info.namespace);
-      const answer = await review();
+      let answer = await review();
       // the caches may lag the store a little (TOKEN_REVIEW_STALENESS_MS): a refusal is confirmed
       // against every write acknowledged before the review arrived (a pod just created through
       // another replica), so that a valid token is never refused
-      if (answer.authenticated || !d.registry.sharedStore || rr.freshness === 'unavailable') return answer.body;
-      return ((await d.registry.sync()) === 'fresh' ? await review() : answer).body;
+      if (!answer.authenticated && d.registry.sharedStore && rr.freshness !== 'unavailable' && (await d.registry.sync()) === 'fresh') answer = await review();
+      if (answer.warnings) rr.warnings.push(...answer.warnings);
+      return answer.body;
     }, TOKEN_REVIEW_SHAPE),
     createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),
     createOnly(AUTHN, 'v1beta1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1beta1')),

@@ -29,6 +29,11 @@ const DELETION_LEEWAY_MS = 60_000;
 const SUCCESS_TTL_MS = 10_000;
 const MAX_CACHE_ENTRIES = 50_000;
 
+
+/** legacy.go's warning when a request uses a legacy token its service account lists in `secrets`. */
+export const AUTO_GENERATED_LEGACY_TOKEN_WARNINGS: readonly string[] = [
+  'Use tokens from the TokenRequest API or manually created secret-based tokens instead of auto-generated secret-based tokens.',
+];
 export const LEGACY_TOKEN_LAST_USED_LABEL = 'kubernetes.io/legacy-token-last-used';
 export const LEGACY_TOKEN_INVALID_SINCE_LABEL = 'kubernetes.io/legacy-token-invalid-since';
 
@@ -225,6 +230,7 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     const { namespace, name, uid } = v.serviceAccount;
     const deps = [`serviceAccounts/${namespace}/${name}`, `secrets/${namespace}/${v.secretName}`];
     let expires = nowMs + SUCCESS_TTL_MS;
+    let warnings: readonly string[] | undefined;
     if (config.lookup) {
       // legacyValidator.Validate (pkg/serviceaccount/legacy.go): its own checks, order and wording
       const secret = caches.secrets.get(namespace, v.secretName);
@@ -236,6 +242,8 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       if (!sa) throw new AuthError(`serviceaccounts "${name}" not found`);
       if (sa.metadata?.deletionTimestamp) throw new AuthError(`ServiceAccount ${namespace}/${name} has been deleted`);
       if (sa.metadata?.uid !== uid) throw new AuthError(`ServiceAccount UID (${sa.metadata?.uid}) does not match claim (${uid})`);
+      // a secret the service account lists was made for it automatically (before 1.24)
+      if ((sa.secrets ?? []).some((r) => r.name === v.secretName)) warnings = AUTO_GENERATED_LEGACY_TOKEN_WARNINGS;
       o.onLegacyUse?.(secret);
       if (secret.metadata?.labels?.[LEGACY_TOKEN_INVALID_SINCE_LABEL]) {
         throw new AuthError(
@@ -250,7 +258,8 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       groups: [GROUP_SERVICE_ACCOUNTS, `${GROUP_SERVICE_ACCOUNTS}:${namespace}`],
       extra: {},
     };
-    return { result: { kind: 'ok', user, audiences: v.audiences }, expires, deps };
+    // the warning is part of the result, so a cached result repeats it (as cacheRecorder does)
+    return { result: { kind: 'ok', user, audiences: v.audiences, ...(warnings ? { warnings } : {}) }, expires, deps };
   }
 
   return {

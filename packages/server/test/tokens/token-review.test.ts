@@ -408,6 +408,31 @@ describe('legacy secret-based tokens', () => {
     assert.equal(await rejected(token), 'Token has been invalidated');
   });
 
+  test('a token its service account lists (auto-generated) is used with legacy.go\'s warning, each time', async () => {
+    const WARNING = '299 - "Use tokens from the TokenRequest API or manually created secret-based tokens instead of auto-generated secret-based tokens."';
+    const ns = await ts.namespace('legacywarn');
+    await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'old' }, secrets: [{ name: 'old-token' }] });
+    await admin.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'old-token', annotations: { 'kubernetes.io/service-account.name': 'old' } }, type: 'kubernetes.io/service-account-token' });
+    await admin.post(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: 'manual-token', annotations: { 'kubernetes.io/service-account.name': 'old' } }, type: 'kubernetes.io/service-account-token' });
+    const tokenOf = async (name: string): Promise<string> =>
+      Buffer.from(await waitFor('the token', async () => (await admin.get(`/api/v1/namespaces/${ns}/secrets/${name}`)).json().data?.token), 'base64').toString();
+    const listed = await tokenOf('old-token');
+    const manual = await tokenOf('manual-token');
+    for (let i = 0; i < 2; i++) {
+      // as a bearer token (the second time from the authenticator's cache)
+      const whoami = await ts.withToken(listed).post('/apis/authentication.k8s.io/v1/selfsubjectreviews', {});
+      assert.equal(whoami.status, 201, whoami.text);
+      assert.equal(whoami.headers.warning, WARNING);
+      // and reviewed: the warning is the review's
+      const res = await admin.post(REVIEWS, { spec: { token: listed } });
+      assert.equal(res.json().status.authenticated, true);
+      assert.equal(res.headers.warning, WARNING);
+    }
+    const quiet = await ts.withToken(manual).post('/apis/authentication.k8s.io/v1/selfsubjectreviews', {});
+    assert.equal(quiet.status, 201, quiet.text);
+    assert.equal(quiet.headers.warning, undefined);
+  });
+
   test('the secret goes with its service account', async () => {
     const ns = await ts.namespace('legacysa');
     await admin.post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'robot' } });
