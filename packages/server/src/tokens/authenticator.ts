@@ -30,6 +30,9 @@ const SUCCESS_TTL_MS = 10_000;
 const MAX_CACHE_ENTRIES = 50_000;
 
 
+
+/** claims.go's answer for a bound object that is gone (or deleted more than 60 s ago). */
+const INVALIDATED = 'service account token has been invalidated';
 /** legacy.go's warning when a request uses a legacy token its service account lists in `secrets`. */
 export const AUTO_GENERATED_LEGACY_TOKEN_WARNINGS: readonly string[] = [
   'Use tokens from the TokenRequest API or manually created secret-based tokens instead of auto-generated secret-based tokens.',
@@ -150,10 +153,11 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
   function serviceAccount(namespace: string, name: string, uid: string | undefined, nowMs: number): ServiceAccount {
     const sa = caches.serviceAccounts.get(namespace, name);
     if (!sa) throw new AuthError(`serviceaccounts "${name}" not found`);
-    if (deletedTooLong(sa, nowMs)) throw new AuthError(`service account ${namespace}/${name} has been deleted`);
+    // claims.go's order: the UID, then the deletion
     if (uid !== undefined && sa.metadata?.uid !== uid) {
       throw new AuthError(`service account UID (${sa.metadata?.uid}) does not match claim (${uid})`);
     }
+    if (deletedTooLong(sa, nowMs)) throw new AuthError(`service account ${namespace}/${name} has been deleted`);
     return sa;
   }
 
@@ -171,19 +175,21 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     let nodeUid: string | undefined;
     if (k.secret) {
       const secret = caches.secrets.get(ns, k.secret.name);
-      if (!secret || deletedTooLong(secret, nowMs)) throw new AuthError('service account token has been invalidated');
+      if (!secret) throw new AuthError(INVALIDATED);
       if (secret.metadata?.uid !== k.secret.uid) {
-        throw new AuthError(`secret UID (${secret.metadata?.uid}) does not match service account secret ref claim (${k.secret.uid})`);
+        throw new AuthError(`secret UID (${secret.metadata?.uid}) does not match service account secret ref claim (${k.secret.uid ?? ''})`);
       }
+      if (deletedTooLong(secret, nowMs)) throw new AuthError(INVALIDATED);
       deps.push(`secrets/${ns}/${k.secret.name}`);
       expires = Math.min(expires, leewayEnd(secret));
     }
     if (k.pod) {
       const pod = caches.pods.get(ns, k.pod.name);
-      if (!pod || deletedTooLong(pod, nowMs)) throw new AuthError('service account token has been invalidated');
+      if (!pod) throw new AuthError(INVALIDATED);
       if (pod.metadata?.uid !== k.pod.uid) {
-        throw new AuthError(`pod UID (${pod.metadata?.uid}) does not match service account pod ref claim (${k.pod.uid})`);
+        throw new AuthError(`pod UID (${pod.metadata?.uid}) does not match service account pod ref claim (${k.pod.uid ?? ''})`);
       }
+      if (deletedTooLong(pod, nowMs)) throw new AuthError(INVALIDATED);
       deps.push(`pods/${ns}/${k.pod.name}`);
       expires = Math.min(expires, leewayEnd(pod));
       if (k.node?.name) {
@@ -192,10 +198,11 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       }
     } else if (k.node) {
       const node = caches.nodes.get('', k.node.name);
-      if (!node || deletedTooLong(node, nowMs)) throw new AuthError('service account token has been invalidated');
+      if (!node) throw new AuthError(INVALIDATED);
       if (node.metadata?.uid !== k.node.uid) {
-        throw new AuthError(`node UID (${node.metadata?.uid}) does not match service account node ref claim (${k.node.uid})`);
+        throw new AuthError(`node UID (${node.metadata?.uid}) does not match service account node ref claim (${k.node.uid ?? ''})`);
       }
+      if (deletedTooLong(node, nowMs)) throw new AuthError(INVALIDATED);
       deps.push(`nodes//${k.node.name}`);
       expires = Math.min(expires, leewayEnd(node));
       nodeName = k.node.name;
