@@ -181,7 +181,9 @@ export class RequestAuthenticator {
       }
       throw unauthorized();
     }
-    if (headers.authorization || badCertificate) throw unauthorized();
+    // an Authorization header that is no bearer token (another scheme, a space too many) is no
+    // credential: anonymous when allowed, as kube-apiserver's union with the anonymous authenticator
+    if (badCertificate) throw unauthorized();
     if (this.options.anonymous) {
       return { name: USER_ANONYMOUS, uid: '', groups: [GROUP_UNAUTHENTICATED], extra: {} };
     }

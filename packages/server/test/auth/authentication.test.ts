@@ -294,6 +294,14 @@ describe('anonymous access on', () => {
     assert.deepEqual(res.json(), UNAUTHORIZED);
   });
 
+  test('an Authorization header that is no bearer token is no credential: anonymous', async () => {
+    for (const authorization of ['Basic YWRtaW46YWRtaW4=', 'Bearer  two-spaces']) {
+      const res = await ts.anonymous.get('/api/v1/namespaces', { authorization });
+      assert.equal(res.status, 403, authorization);
+      assert.match(res.json().message, /User "system:anonymous" cannot list/);
+    }
+  });
+
   test('a bad bearer token is still 401, not anonymous', async () => {
     const res = await ts.withToken('bogus').get('/.well-known/openid-configuration');
     assert.equal(res.status, 401);
