@@ -143,6 +143,15 @@ export function bearerToken(authorization: string | undefined, warnings?: string
   return token;
 }
 
+/**
+ * TokenReview's `spec.token` as tokenreview/storage.go reads it: as the header `Authorization:
+ * Bearer <token>`. A token with no space in it and none at its ends (every real one) is itself.
+ */
+export function reviewedToken(token: string, warnings?: string[]): string | undefined {
+  if (token.length > 0 && !isGoSpace(token.charCodeAt(0)) && !isGoSpace(token.charCodeAt(token.length - 1)) && !token.includes(' ')) return token;
+  return bearerToken(`Bearer ${token}`, warnings);
+}
+
 export class RequestAuthenticator {
   constructor(private readonly options: RequestAuthenticatorOptions) {}
 

@@ -4,7 +4,7 @@
  * the user and audiences, or not, with the authenticator's error — as Vault and others expect.
  */
 import { badRequest, internalError, type ObjectMeta, type TokenReview, type UserInfo as ApiUserInfo } from '@boundtoken/api';
-import { bearerToken, type RequestAuthenticator } from '../auth/authenticate.js';
+import { reviewedToken, type RequestAuthenticator } from '../auth/authenticate.js';
 import type { AuthenticationResult, UserInfo } from '../auth/types.js';
 import { rfc3339 } from '../registry/registry.js';
 
@@ -177,7 +177,7 @@ export async function tokenReview(
   // TokenReviewSpec: token, then audiences (omitempty)
   const specJson = (): string => (requested ? `{"token":${JSON.stringify(token)},"audiences":${JSON.stringify(requested)}}` : `{"token":${JSON.stringify(token)}}`);
   const warnings: string[] = [];
-  const bearer = bearerToken(`Bearer ${token}`, warnings);
+  const bearer = reviewedToken(token, warnings);
   // not a bearer token at all (a space before it): nobody's, and no error
   if (bearer === undefined) return { authenticated: false, warnings, body: `${head}${specJson()},"status":{"user":{}}}` };
   const result = await authenticator.authenticateToken(bearer, requested ?? apiAudiences);
