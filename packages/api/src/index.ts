@@ -5,6 +5,7 @@ export {
   qualifiedResource,
   notFound,
   pathNotFound,
+  methodNotRouted,
   alreadyExists,
   conflict,
   OPTIMISTIC_LOCK_MESSAGE,

@@ -124,6 +124,14 @@ export function pathNotFound(): StatusError {
   return new StatusError(404, 'NotFound', 'the server could not find the requested resource');
 }
 
+/**
+ * go-restful's answer for a method a path has no route for (a create-only kind asked with GET):
+ * `NewGenericServerResponse(405, …)`, with empty details.
+ */
+export function methodNotRouted(): StatusError {
+  return new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+}
+
 export function alreadyExists(gr: GroupResource, name: string): StatusError {
   return new StatusError(409, 'AlreadyExists', `${qualifiedResource(gr)} "${name}" already exists`, details(gr, name));
 }

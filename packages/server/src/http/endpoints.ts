@@ -3,7 +3,7 @@
  * (`serviceaccounts/token`, `tokenreviews`, `selfsubjectreviews`), the access reviews, and
  * `pods/binding`. Each decodes its body (JSON, YAML or protobuf), answers 201 with its object.
  */
-import { badRequest, methodNotAllowed, StatusError, type KubeObject, type TokenRequest, type TokenReview } from '@boundtoken/api';
+import { badRequest, methodNotRouted, pathNotFound, StatusError, type KubeObject, type TokenRequest, type TokenReview } from '@boundtoken/api';
 import type { RequestAuthenticator } from '../auth/authenticate.js';
 import {
   localSubjectAccessReview,
@@ -59,6 +59,16 @@ function decode(rr: ResourceRequest, group: string, version: string, kind: strin
   return parsed.common ?? checkDecoded(parsed.value, parsed.duplicates, { group, version, kind }, ctx.fieldValidation, rr.warnings);
 }
 
+/**
+ * Where kube-apiserver routes POST only (a create-only kind, or a subresource such as
+ * serviceaccounts/token): another method is go-restful's 405; a path with no route at all (a name
+ * under a create-only kind, its watch path) is 404.
+ */
+function checkCreateRoute(rr: ResourceRequest, subresource: boolean): void {
+  if (!subresource && (rr.info.name !== '' || rr.info.path.includes('/watch/'))) throw pathNotFound();
+  if (rr.info.verb !== 'create') throw methodNotRouted();
+}
+
 function createOnly(
   group: string,
   version: string,
@@ -74,7 +84,7 @@ function createOnly(
     resource,
     subresource,
     async handle(rr): Promise<ApiReply> {
-      if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group, resource: subresource ? `${resource}/${subresource}` : resource });
+      checkCreateRoute(rr, subresource !== '');
       const body = decode(rr, group, version, kind, common);
       const out = await handle(rr, body);
       return sendJson(rr.reply, 201, out, rr.warnings);
@@ -100,7 +110,7 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       resource: 'serviceaccounts',
       subresource: 'token',
       async handle(rr) {
-        if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group: '', resource: 'serviceaccounts/token' });
+        checkCreateRoute(rr, true);
         // as in kube-apiserver, a token is only issued against the current service account and pod
         if (rr.freshness === 'unavailable') throw storageUnavailable();
         // the body is an authentication.k8s.io/v1 TokenRequest, not a ServiceAccount
@@ -138,7 +148,7 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       resource: 'pods',
       subresource: 'binding',
       async handle(rr) {
-        if (rr.info.verb !== 'create') throw methodNotAllowed(rr.info.verb, { group: '', resource: 'pods/binding' });
+        checkCreateRoute(rr, true);
         if (rr.freshness === 'unavailable') throw storageUnavailable();
         const binding = decode(rr, '', 'v1', 'Binding') as KubeObject & { target?: { kind?: string; name?: string } };
         const target = binding.target;

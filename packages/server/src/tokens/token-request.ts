@@ -89,8 +89,8 @@ export async function createToken(
   const audiences = spec.audiences && spec.audiences.length > 0 ? [...spec.audiences] : [...config.apiAudiences];
   let expirationSeconds = spec.expirationSeconds ?? 3600;
   const req: TokenRequest = {
-    apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
+    apiVersion: 'authentication.k8s.io/v1',
     // the request's own metadata (labels, annotations, …) is answered back, as Kubernetes does
     metadata: {
       name,

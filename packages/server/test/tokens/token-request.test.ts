@@ -170,10 +170,24 @@ describe('TokenRequest limits', () => {
     assert.equal(res.body.message, 'serviceaccounts "nobody" not found');
   });
 
-  test('only create is served on serviceaccounts/token', async () => {
-    const res = await admin.get(tokenPath());
-    assert.equal(res.status, 405);
-    assert.equal(res.json().reason, 'MethodNotAllowed');
+  test('only create is served on serviceaccounts/token (go-restful\'s 405 for other methods)', async () => {
+    for (const res of [await admin.get(tokenPath()), await admin.delete(tokenPath())]) {
+      assert.equal(res.status, 405);
+      assert.deepEqual(res.json(), {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server does not allow this method on the requested resource',
+        reason: 'MethodNotAllowed',
+        details: {},
+        code: 405,
+      });
+    }
+  });
+
+  test('the response is written kind first, as Go writes TypeMeta', async () => {
+    assert.match((await admin.post(tokenPath(), { spec: {} })).text, /^\{"kind":"TokenRequest","apiVersion":"authentication.k8s.io\/v1",/);
   });
 });
 

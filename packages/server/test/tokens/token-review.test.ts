@@ -261,9 +261,15 @@ describe('TokenReview', () => {
     assert.equal(namespaced.json().message, 'namespace is not allowed on this type: default');
   });
 
-  test('only create is served', async () => {
+  test('only create is served: 405 for other methods, 404 for paths with no route', async () => {
     const res = await admin.get(REVIEWS);
     assert.equal(res.status, 405);
+    assert.equal(res.json().message, 'the server does not allow this method on the requested resource');
+    assert.deepEqual(res.json().details, {});
+    for (const r of [await admin.get(`${REVIEWS}/foo`), await admin.post(`${REVIEWS}/foo`, { spec: { token: 'x' } }), await admin.get('/apis/authentication.k8s.io/v1/watch/tokenreviews')]) {
+      assert.equal(r.status, 404, r.text);
+      assert.equal(r.json().message, 'the server could not find the requested resource');
+    }
   });
 });
 
