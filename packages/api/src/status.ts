@@ -179,11 +179,12 @@ export function notAcceptable(message: string): StatusError {
   return new StatusError(406, 'NotAcceptable', message);
 }
 
-export function unsupportedMediaType(contentType: string): StatusError {
+/** negotiation.NewUnsupportedMediaTypeError: the message does not name the type sent. */
+export function unsupportedMediaType(): StatusError {
   return new StatusError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+    'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf',
   );
 }
 

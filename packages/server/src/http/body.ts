@@ -213,7 +213,7 @@ export function parseBody(contentType: string | undefined, raw: Buffer, common?:
     }
     return { value, duplicates: findDuplicateKeys(text) };
   }
-  throw unsupportedMediaType(type);
+  throw unsupportedMediaType();
 }
 
 function parseYaml(raw: Buffer): unknown {

@@ -157,7 +157,7 @@ describe('malformed bodies', () => {
     const res = await admin.post(`/api/v1/namespaces/${ns}/configmaps`, 'name=x', { contentType: 'application/x-www-form-urlencoded' });
     assert.equal(res.status, 415, res.text);
     assert.equal(res.json().reason, 'UnsupportedMediaType');
-    assert.match(res.json().message, /^the body of the request was in an unknown format .*accepted media types include: application\/json, application\/yaml, application\/vnd\.kubernetes\.protobuf$/);
+    assert.equal(res.json().message, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf');
   });
 
   test('YAML bodies are accepted', async () => {
