@@ -127,7 +127,6 @@ export function customEndpoints(d: EndpointDeps): { endpoints: CustomEndpoint[];
       // against every write acknowledged before the review arrived (a pod just created through
       // another replica), so that a valid token is never refused
       if (!answer.authenticated && d.registry.sharedStore && rr.freshness !== 'unavailable' && (await d.registry.sync()) === 'fresh') answer = await review();
-      if (answer.warnings) rr.warnings.push(...answer.warnings);
       return answer.body;
     }, TOKEN_REVIEW_SHAPE),
     createOnly(AUTHN, 'v1', 'selfsubjectreviews', '', 'SelfSubjectReview', (rr) => selfSubjectReview(rr.user, 'v1')),

@@ -51,8 +51,6 @@ export function apiUserInfo(user: UserInfo): ApiUserInfo {
 
 export interface TokenReviewAnswer {
   authenticated: boolean;
-  /** What the authenticators warn about, for the answer's `Warning` headers. */
-  warnings?: readonly string[];
   /** The TokenReview to answer, as JSON (text or bytes). */
   body: string | Buffer;
 }
@@ -176,10 +174,11 @@ export async function tokenReview(
   const head = metadata === DEFAULT_METADATA ? REVIEW_HEAD : `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${metadata},"spec":`;
   // TokenReviewSpec: token, then audiences (omitempty)
   const specJson = (): string => (requested ? `{"token":${JSON.stringify(token)},"audiences":${JSON.stringify(requested)}}` : `{"token":${JSON.stringify(token)}}`);
-  const warnings: string[] = [];
-  const bearer = reviewedToken(token, warnings);
+  // the token is authenticated without the request's context (storage.go's fake request): what
+  // the authenticators warn about is not the review's answer
+  const bearer = reviewedToken(token);
   // not a bearer token at all (a space before it): nobody's, and no error
-  if (bearer === undefined) return { authenticated: false, warnings, body: `${head}${specJson()},"status":{"user":{}}}` };
+  if (bearer === undefined) return { authenticated: false, body: `${head}${specJson()},"status":{"user":{}}}` };
   const result = await authenticator.authenticateToken(bearer, requested ?? apiAudiences);
   if (result.kind === 'ok') {
     const audiences = result.audiences ?? [];
@@ -187,15 +186,14 @@ export async function tokenReview(
       throw internalError('error validating audiences');
     }
     const cacheable = head === REVIEW_HEAD;
-    const warned = result.warnings ? { warnings: result.warnings } : {};
     const last = cacheable ? answered.get(result) : undefined;
-    if (last !== undefined && last.token === token && sameStrings(last.audiences, requested)) return { authenticated: true, ...warned, body: last.bytes };
+    if (last !== undefined && last.token === token && sameStrings(last.audiences, requested)) return { authenticated: true, body: last.bytes };
     const status = { authenticated: true, user: apiUserInfo(result.user), audiences };
     const bytes = Buffer.from(`${head}${specJson()},"status":${JSON.stringify(status)}}`);
-    if (!cacheable) return { authenticated: true, ...warned, body: bytes };
+    if (!cacheable) return { authenticated: true, body: bytes };
     if (answeredOnce.has(result)) answered.set(result, { token, audiences: requested, bytes });
     else answeredOnce.add(result);
-    return { authenticated: true, ...warned, body: bytes };
+    return { authenticated: true, body: bytes };
   }
   // a token no authenticator claims: the bearer token authenticator's default error
   const status = { user: {}, error: result.kind === 'error' ? result.message : 'invalid bearer token' };
