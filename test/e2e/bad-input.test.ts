@@ -84,7 +84,7 @@ describe('issue #3: bad input gets a Status error and stores nothing', () => {
     { name: 'protobuf: garbage after the magic', body: Buffer.concat([Buffer.from('k8s\0'), Buffer.from([0x0f, 0xff, 0xff, 0xff, 0x07])]), contentType: PB, code: 400, reason: 'BadRequest', message: /unrecognized/ },
     { name: 'protobuf: truncated ConfigMap', body: pb(cm('p1')).subarray(0, -6), contentType: PB, code: 400, reason: 'BadRequest', message: /./, absent: 'p1' },
     { name: 'protobuf: a length running past the end', body: Buffer.concat([pb(cm('p2')).subarray(0, 4), Buffer.from([0x12, 0xff, 0x01, 0x00])]), contentType: PB, code: 400, reason: 'BadRequest', message: /./, absent: 'p2' },
-    { name: 'an unsupported media type', body: 'name=x', contentType: 'application/x-www-form-urlencoded', code: 415, reason: 'UnsupportedMediaType', message: /x-www-form-urlencoded/ },
+    { name: 'an unsupported media type', body: 'name=x', contentType: 'application/x-www-form-urlencoded', code: 415, reason: 'UnsupportedMediaType', message: /^the body of the request was in an unknown format - accepted media types include: application\/json, application\/yaml, application\/vnd\.kubernetes\.protobuf$/ },
     // wrong kind or version
     { name: 'kind Secret posted to configmaps', body: { ...cm('k1'), kind: 'Secret' }, code: 400, reason: 'BadRequest', message: /kind "Secret" in the data does not match/, absent: 'k1' },
     { name: 'apiVersion apps/v1 for a ConfigMap', body: { ...cm('k2'), apiVersion: 'apps/v1' }, code: 400, reason: 'BadRequest', message: /API version in the data \(apps\/v1\) does not match/, absent: 'k2' },

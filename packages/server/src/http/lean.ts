@@ -84,6 +84,18 @@ function route(req: IncomingMessage, o: LeanOptions): 'get' | 'body' | undefined
   return 'body';
 }
 
+/**
+ * A body over the limit, but not absurdly so, is read to its end before Fastify answers 413 and
+ * closes the connection: a client still writing it would otherwise see the connection reset
+ * (EPIPE) instead of the answer. kube-apiserver reads a body up to its limit too.
+ */
+function drainFirst(req: IncomingMessage, o: LeanOptions): boolean {
+  const n = Number(req.headers['content-length']);
+  return n > o.bodyLimit && n <= DRAIN_LIMIT_FACTOR * o.bodyLimit;
+}
+
+const DRAIN_LIMIT_FACTOR = 4;
+
 function requestOf(req: IncomingMessage, body: Buffer | undefined): ApiRequest {
   return { method: req.method!, url: req.url!, headers: req.headers, socket: req.socket, body };
 }
@@ -98,6 +110,12 @@ export function leanListener(o: LeanOptions): RequestListener {
   return (req, res) => {
     const kind = o.closing() ? undefined : route(req, o);
     if (kind === undefined) {
+      if (drainFirst(req, o)) {
+        req.on('end', () => o.fallback(req, res));
+        req.on('error', () => res.destroy());
+        req.resume();
+        return;
+      }
       o.fallback(req, res);
       return;
     }

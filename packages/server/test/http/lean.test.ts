@@ -43,6 +43,7 @@ interface Send {
 
 describe('the lean listener', () => {
   const taken: string[] = [];
+  const endedBeforeFallback: boolean[] = [];
   let closing = false;
   let server: http.Server;
   let port: number;
@@ -59,11 +60,14 @@ describe('the lean listener', () => {
         onError: (err, _req, reply) => reply.code(500).header('Content-Type', 'text/plain').send(Buffer.from(`handled: ${(err as Error).message}`)),
         fallback: (req, res) => {
           taken.push('fallback');
-          req.resume();
-          req.on('end', () => {
+          endedBeforeFallback.push(req.readableEnded);
+          const answer = (): void => {
             res.writeHead(299, { 'Content-Type': 'text/plain' });
             res.end('fallback');
-          });
+          };
+          if (req.readableEnded) return answer();
+          req.resume();
+          req.on('end', answer);
         },
         bodyLimit: 100,
         maxPathLength: 60,
@@ -128,6 +132,15 @@ describe('the lean listener', () => {
     const r = await send({ method: 'GET', path: '/api/v1/fail' });
     assert.equal(r.status, 500);
     assert.equal(r.body, 'handled: boom');
+  });
+
+  test('a body over the limit is read to its end before Fastify answers (no reset mid-upload); a huge one is not', async () => {
+    endedBeforeFallback.length = 0;
+    const over = await send({ method: 'POST', path: '/api/v1/namespaces/a/configmaps', headers: JSON_TYPE, body: 'x'.repeat(150) });
+    assert.equal(over.status, 299);
+    const huge = await send({ method: 'POST', path: '/api/v1/namespaces/a/configmaps', headers: JSON_TYPE, body: 'x'.repeat(1000) });
+    assert.equal(huge.status, 299);
+    assert.deepEqual(endedBeforeFallback, [true, false]);
   });
 
   test('a closing server leaves every request to Fastify (which answers 503)', async () => {
