@@ -64,6 +64,40 @@ export function serviceAccountUsername(namespace: string, name: string): string 
   return `${SERVICE_ACCOUNT_USERNAME_PREFIX}${namespace}:${name}`;
 }
 
+export const SERVICE_ACCOUNTS_GROUP = 'system:serviceaccounts';
+
+/** The groups of a service account's user (serviceaccount.MakeGroupNames), before `system:authenticated`. */
+export function serviceAccountGroups(namespace: string): string[] {
+  return [SERVICE_ACCOUNTS_GROUP, `${SERVICE_ACCOUNTS_GROUP}:${namespace}`];
+}
+
+/** user.Info extra keys of a service account token's user (serviceaccount/util.go, user/user.go). */
+export const EXTRA_CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
+export const EXTRA_NODE_NAME = 'authentication.kubernetes.io/node-name';
+export const EXTRA_NODE_UID = 'authentication.kubernetes.io/node-uid';
+export const EXTRA_POD_NAME = 'authentication.kubernetes.io/pod-name';
+export const EXTRA_POD_UID = 'authentication.kubernetes.io/pod-uid';
+
+/**
+ * The extras Kubernetes gives the user of verified claims: `credential-id` (`JTI=<jti>`), the node
+ * named in the claims (with a pod, only copied from it), the pod when both its name and uid are
+ * there. In sorted key order, the order Go's JSON encoder writes a map in.
+ */
+export function serviceAccountExtras(claims: TokenClaims): Record<string, string[]> {
+  const k = claims['kubernetes.io'];
+  const extra: Record<string, string[]> = {};
+  if (claims.jti) extra[EXTRA_CREDENTIAL_ID] = [`JTI=${claims.jti}`];
+  if (k.node?.name) {
+    extra[EXTRA_NODE_NAME] = [k.node.name];
+    if (k.node.uid) extra[EXTRA_NODE_UID] = [k.node.uid];
+  }
+  if (k.pod?.name && k.pod.uid) {
+    extra[EXTRA_POD_NAME] = [k.pod.name];
+    extra[EXTRA_POD_UID] = [k.pod.uid];
+  }
+  return extra;
+}
+
 /** A `ref` as Go marshals it: `name` and `uid` are `omitempty`. */
 function ref(r: ObjectRef): ObjectRef {
   const out: Partial<ObjectRef> = {};

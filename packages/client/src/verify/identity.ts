@@ -2,7 +2,18 @@
  * `VerifiedIdentity`: who a verified token belongs to, the same shape whether it came from the
  * token's own claims (offline) or from a TokenReview's user info (online).
  */
-import type { TokenClaims } from '@boundtoken/token';
+import {
+  EXTRA_CREDENTIAL_ID,
+  EXTRA_NODE_NAME,
+  EXTRA_NODE_UID,
+  EXTRA_POD_NAME,
+  EXTRA_POD_UID,
+  SERVICE_ACCOUNT_USERNAME_PREFIX,
+  serviceAccountExtras,
+  serviceAccountGroups,
+  serviceAccountUsername,
+  type TokenClaims,
+} from '@boundtoken/token';
 
 export interface ObjectIdentity {
   readonly name: string;
@@ -41,48 +52,25 @@ export interface VerifiedIdentity {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-export const EXTRA_POD_NAME = 'authentication.kubernetes.io/pod-name';
-export const EXTRA_POD_UID = 'authentication.kubernetes.io/pod-uid';
-export const EXTRA_NODE_NAME = 'authentication.kubernetes.io/node-name';
-export const EXTRA_NODE_UID = 'authentication.kubernetes.io/node-uid';
-export const EXTRA_CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
-
-const SA_PREFIX = 'system:serviceaccount:';
-
 /** `system:serviceaccount:ns:name` → `{ namespace, name }`; undefined for any other username. */
 export function parseServiceAccountUsername(username: string): { namespace: string; name: string } | undefined {
-  if (!username.startsWith(SA_PREFIX)) return undefined;
-  const parts = username.slice(SA_PREFIX.length).split(':');
+  if (!username.startsWith(SERVICE_ACCOUNT_USERNAME_PREFIX)) return undefined;
+  const parts = username.slice(SERVICE_ACCOUNT_USERNAME_PREFIX.length).split(':');
   if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
   return { namespace: parts[0], name: parts[1] };
-}
-
-function groupsFor(namespace: string): string[] {
-  return ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
 }
 
 /** The identity of verified claims, with the user info Kubernetes would derive from them. */
 export function identityFromClaims(claims: TokenClaims, audiences: string[]): VerifiedIdentity {
   const k = claims['kubernetes.io'];
-  const extra: Record<string, string[]> = {};
-  if (k.pod?.name && k.pod.uid) {
-    extra[EXTRA_POD_NAME] = [k.pod.name];
-    extra[EXTRA_POD_UID] = [k.pod.uid];
-  }
-  if (k.node?.name) {
-    extra[EXTRA_NODE_NAME] = [k.node.name];
-    if (k.node.uid) extra[EXTRA_NODE_UID] = [k.node.uid];
-  }
-  if (claims.jti) extra[EXTRA_CREDENTIAL_ID] = [`JTI=${claims.jti}`];
-  const username = `${SA_PREFIX}${k.namespace}:${k.serviceaccount.name}`;
   const id: Mutable<VerifiedIdentity> = {
     subject: claims.sub,
     namespace: k.namespace,
     serviceAccount: { name: k.serviceaccount.name, uid: k.serviceaccount.uid },
     audiences,
-    username,
-    groups: groupsFor(k.namespace),
-    extra,
+    username: serviceAccountUsername(k.namespace, k.serviceaccount.name),
+    groups: [...serviceAccountGroups(k.namespace), 'system:authenticated'],
+    extra: serviceAccountExtras(claims),
     verifiedBy: 'offline',
   };
   if (k.pod) id.pod = { name: k.pod.name, uid: k.pod.uid };

@@ -3,6 +3,7 @@
  * authenticator, authorizer and admission step shares. Mirrors k8s.io/apiserver's user.Info and
  * authorizer.Attributes.
  */
+import { SERVICE_ACCOUNTS_GROUP } from '@boundtoken/token';
 
 /** user.Info: the identity a request runs as. */
 export interface UserInfo {
@@ -18,14 +19,8 @@ export const GROUP_AUTHENTICATED = 'system:authenticated';
 export const GROUP_UNAUTHENTICATED = 'system:unauthenticated';
 export const GROUP_MASTERS = 'system:masters';
 export const GROUP_NODES = 'system:nodes';
-export const GROUP_SERVICE_ACCOUNTS = 'system:serviceaccounts';
+export const GROUP_SERVICE_ACCOUNTS = SERVICE_ACCOUNTS_GROUP;
 export const USER_ANONYMOUS = 'system:anonymous';
-
-/**
- * user.CredentialIDKey: the extra naming the credential a user authenticated with —
- * `JTI=<jti>` for service account tokens, `X509SHA256=<hex>` for client certificates.
- */
-export const EXTRA_CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
 
 /** What an authenticator says about a request's credentials. */
 export type AuthenticationResult =

@@ -7,7 +7,8 @@
  */
 import { hash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { EXTRA_CREDENTIAL_ID, type UserInfo } from './types.js';
+import { EXTRA_CREDENTIAL_ID } from '@boundtoken/token';
+import type { UserInfo } from './types.js';
 
 const cache = new WeakMap<TLSSocket, UserInfo | null>();
 

@@ -10,26 +10,28 @@
  * object's 60 s deletion leeway runs out) and dropped as soon as a bound object changes or goes.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { Node, Pod, Secret, ServiceAccount } from '@boundtoken/api';
+import type { KubeObject, Node, Pod, Secret, ServiceAccount } from '@boundtoken/api';
 import {
   createLegacyVerifier,
   createVerifier,
   LEGACY_ISSUER,
   peekIssuer,
+  serviceAccountExtras,
+  serviceAccountGroups,
+  serviceAccountUsername,
   TokenError,
+  type ObjectRef,
   type TokenClaims,
   type VerifiedToken,
 } from '@boundtoken/token';
 import type { TokenAuthenticator } from '../auth/authenticate.js';
-import { EXTRA_CREDENTIAL_ID, GROUP_SERVICE_ACCOUNTS, type AuthenticationResult, type UserInfo } from '../auth/types.js';
+import type { AuthenticationResult, UserInfo } from '../auth/types.js';
 import type { ObjectCache } from '../cache/types.js';
 import type { TokenConfig } from './config.js';
 
 const DELETION_LEEWAY_MS = 60_000;
 const SUCCESS_TTL_MS = 10_000;
 const MAX_CACHE_ENTRIES = 50_000;
-
-
 
 /** claims.go's answer for a bound object that is gone (or deleted more than 60 s ago). */
 const INVALIDATED = 'service account token has been invalidated';
@@ -88,10 +90,6 @@ interface Authenticated {
   result: AuthenticationResult;
   expires: number;
   deps: string[];
-}
-
-function one(v: string): string[] {
-  return [v];
 }
 
 export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticatorOptions): ServiceAccountAuthenticator {
@@ -170,64 +168,28 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     let expires = Math.min(nowMs + SUCCESS_TTL_MS, (c.exp + 60) * 1000);
     const sa = serviceAccount(ns, k.serviceaccount.name, k.serviceaccount.uid, nowMs);
     expires = Math.min(expires, leewayEnd(sa));
-    // the node named for the extras: with a pod, only copied from the claim (informational)
-    let nodeName: string | undefined;
-    let nodeUid: string | undefined;
-    if (k.secret) {
-      const secret = caches.secrets.get(ns, k.secret.name);
-      if (!secret) throw new AuthError(INVALIDATED);
-      if (secret.metadata?.uid !== k.secret.uid) {
-        throw new AuthError(`secret UID (${secret.metadata?.uid}) does not match service account secret ref claim (${k.secret.uid ?? ''})`);
+    /** claims.go's checks of a bound object, in its order: there, its UID, then its deletion. */
+    const bound = <T extends KubeObject>(what: 'secret' | 'pod' | 'node', obj: T | undefined, ref: ObjectRef, dep: string): void => {
+      if (!obj) throw new AuthError(INVALIDATED);
+      if (obj.metadata?.uid !== ref.uid) {
+        throw new AuthError(`${what} UID (${obj.metadata?.uid}) does not match service account ${what} ref claim (${ref.uid ?? ''})`);
       }
-      if (deletedTooLong(secret, nowMs)) throw new AuthError(INVALIDATED);
-      deps.push(`secrets/${ns}/${k.secret.name}`);
-      expires = Math.min(expires, leewayEnd(secret));
-    }
-    if (k.pod) {
-      const pod = caches.pods.get(ns, k.pod.name);
-      if (!pod) throw new AuthError(INVALIDATED);
-      if (pod.metadata?.uid !== k.pod.uid) {
-        throw new AuthError(`pod UID (${pod.metadata?.uid}) does not match service account pod ref claim (${k.pod.uid ?? ''})`);
-      }
-      if (deletedTooLong(pod, nowMs)) throw new AuthError(INVALIDATED);
-      deps.push(`pods/${ns}/${k.pod.name}`);
-      expires = Math.min(expires, leewayEnd(pod));
-      if (k.node?.name) {
-        nodeName = k.node.name;
-        nodeUid = k.node.uid;
-      }
-    } else if (k.node) {
-      const node = caches.nodes.get('', k.node.name);
-      if (!node) throw new AuthError(INVALIDATED);
-      if (node.metadata?.uid !== k.node.uid) {
-        throw new AuthError(`node UID (${node.metadata?.uid}) does not match service account node ref claim (${k.node.uid ?? ''})`);
-      }
-      if (deletedTooLong(node, nowMs)) throw new AuthError(INVALIDATED);
-      deps.push(`nodes//${k.node.name}`);
-      expires = Math.min(expires, leewayEnd(node));
-      nodeName = k.node.name;
-      nodeUid = k.node.uid;
-    }
-    // the extras in sorted key order, the order Go's JSON encoder writes a map in (TokenReview,
-    // SelfSubjectReview): credential-id, node-name, node-uid, pod-name, pod-uid
-    const extra: Record<string, string[]> = {};
-    if (c.jti) extra[EXTRA_CREDENTIAL_ID] = one(`JTI=${c.jti}`);
-    if (nodeName !== undefined) {
-      extra['authentication.kubernetes.io/node-name'] = one(nodeName);
-      if (nodeUid) extra['authentication.kubernetes.io/node-uid'] = one(nodeUid);
-    }
-    if (k.pod?.name && k.pod.uid) {
-      extra['authentication.kubernetes.io/pod-name'] = one(k.pod.name);
-      extra['authentication.kubernetes.io/pod-uid'] = one(k.pod.uid);
-    }
+      if (deletedTooLong(obj, nowMs)) throw new AuthError(INVALIDATED);
+      deps.push(dep);
+      expires = Math.min(expires, leewayEnd(obj));
+    };
+    if (k.secret) bound('secret', caches.secrets.get(ns, k.secret.name), k.secret, `secrets/${ns}/${k.secret.name}`);
+    // with a pod, its node is only copied from the claim (informational), not looked up
+    if (k.pod) bound('pod', caches.pods.get(ns, k.pod.name), k.pod, `pods/${ns}/${k.pod.name}`);
+    else if (k.node) bound('node', caches.nodes.get('', k.node.name), k.node, `nodes//${k.node.name}`);
     if (k.warnafter !== undefined && nowMs / 1000 > k.warnafter) {
       o.onStale?.(c.sub, Math.floor(nowMs / 1000 - k.warnafter));
     }
     const user: UserInfo = {
-      name: `system:serviceaccount:${ns}:${k.serviceaccount.name}`,
+      name: serviceAccountUsername(ns, k.serviceaccount.name),
       uid: k.serviceaccount.uid,
-      groups: [GROUP_SERVICE_ACCOUNTS, `${GROUP_SERVICE_ACCOUNTS}:${ns}`],
-      extra,
+      groups: serviceAccountGroups(ns),
+      extra: serviceAccountExtras(c),
     };
     return { result: { kind: 'ok', user, audiences: v.audiences }, expires, deps };
   }
@@ -260,9 +222,9 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       expires = Math.min(expires, leewayEnd(secret));
     }
     const user: UserInfo = {
-      name: `system:serviceaccount:${namespace}:${name}`,
+      name: serviceAccountUsername(namespace, name),
       uid,
-      groups: [GROUP_SERVICE_ACCOUNTS, `${GROUP_SERVICE_ACCOUNTS}:${namespace}`],
+      groups: serviceAccountGroups(namespace),
       extra: {},
     };
     // the warning is part of the result, so a cached result repeats it (as cacheRecorder does)
