@@ -1,4 +1,5 @@
 export type * from './objects.js';
+export { goSortedKeys } from './go-order.js';
 export {
   StatusError,
   isStatusError,

@@ -9,6 +9,7 @@
  * - a zero metav1.Time is dropped (Go writes `null`);
  * - []byte is base64; maps are emitted with sorted keys, as Go does.
  */
+import { goSortedKeys } from '../go-order.js';
 import { malformed } from './errors.js';
 import type { FieldInfo, MessageInfo, ScalarType } from './registry.js';
 import { formatTime, isQuantity, parseTime, QUANTITY_FORMAT_MESSAGE } from './wellknown.js';
@@ -28,7 +29,7 @@ export function messageToJson(info: MessageInfo, m: Message | null | undefined, 
     const present = m != null && has(m, f.name);
     const v = present ? m[f.name] : undefined;
     if (f.kind === 'map') {
-      const entries = v ? Object.keys(v as object).sort() : [];
+      const entries = v ? goSortedKeys(v as object) : [];
       if (entries.length === 0) continue;
       const obj: JsonObject = {};
       for (const key of entries) obj[key] = valueToJson(f, (v as Message)[key]) ?? null;
@@ -155,7 +156,7 @@ export function messageFromJson(
       if (v == null) continue;
       if (!isPlainObject(v)) throw new TypeError(`${fieldPath} must be an object`);
       const map: Message = {};
-      for (const key of Object.keys(v).sort()) map[key] = valueFromJson(f, v[key], `${fieldPath}[${key}]`);
+      for (const key of goSortedKeys(v)) map[key] = valueFromJson(f, v[key], `${fieldPath}[${key}]`);
       msg[f.name] = map;
     } else if (f.repeated) {
       if (v == null) continue;

@@ -33,6 +33,7 @@ import { createInformer, type CacheEvent, type Informer } from '../cache/informe
 import { createCacheGroup, type CacheGroup } from '../cache/shared-watch.js';
 import type { IndexFunc } from '../cache/types.js';
 import { trackManagedFields } from './managed-fields.js';
+import { wipeObjectMetaSystemFields } from './metadata.js';
 import { matchFields, matchLabels } from './selectors.js';
 import type { OperationContext, ResourceDef } from './types.js';
 
@@ -439,12 +440,10 @@ export class Registry {
   /** Fills in what the server owns on create. */
   private prepareCreate(def: ResourceDef, obj: KubeObject, ctx: OperationContext): void {
     const meta = (obj.metadata ??= {}) as ObjectMeta;
+    wipeObjectMetaSystemFields(meta);
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(ctx.now);
-    delete meta.deletionTimestamp;
-    delete meta.deletionGracePeriodSeconds;
     delete meta.resourceVersion;
-    delete meta.selfLink;
     if (def.generation) meta.generation = 1;
     else delete meta.generation;
     obj.apiVersion = def.group ? `${def.group}/${def.version}` : def.version;

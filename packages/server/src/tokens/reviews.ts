@@ -3,35 +3,11 @@
  * who the caller is. TokenReview always answers 201 with a `status` object — authenticated with
  * the user and audiences, or not, with the authenticator's error — as Vault and others expect.
  */
-import { badRequest, internalError, type ObjectMeta, type TokenReview, type UserInfo as ApiUserInfo } from '@boundtoken/api';
+import { badRequest, goSortedKeys, internalError, type ObjectMeta, type TokenReview, type UserInfo as ApiUserInfo } from '@boundtoken/api';
 import { reviewedToken, type RequestAuthenticator } from '../auth/authenticate.js';
 import type { AuthenticationResult, UserInfo } from '../auth/types.js';
+import { answeredMetadata } from '../registry/metadata.js';
 import { rfc3339 } from '../registry/registry.js';
-
-/** A UTF-16 code unit ranked as its character's UTF-8 bytes sort: surrogates (past U+FFFF) after U+E000–U+FFFF. */
-function utf8Rank(c: number): number {
-  return c >= 0xd800 && c <= 0xdfff ? c + 0x2000 : c >= 0xe000 ? c - 0x800 : c;
-}
-
-/** Go's order of strings (their UTF-8 bytes): JavaScript's, but for characters past U+FFFF. */
-function compareGo(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return utf8Rank(x) - utf8Rank(y);
-  }
-  return a.length - b.length;
-}
-
-/** The keys of `m` in the order Go's JSON encoder writes a map's: sorted. */
-function goKeys(m: object): string[] {
-  const keys = Object.keys(m);
-  for (let i = 1; i < keys.length; i++) {
-    if (compareGo(keys[i - 1]!, keys[i]!) > 0) return keys.sort(compareGo);
-  }
-  return keys;
-}
 
 /** user.Info as the review APIs answer it: extra keys sorted, as Go writes a map. */
 export function apiUserInfo(user: UserInfo): ApiUserInfo {
@@ -40,7 +16,7 @@ export function apiUserInfo(user: UserInfo): ApiUserInfo {
   if (user.groups.length > 0) out.groups = [...user.groups];
   // most users' extras are made in that order already (one check, no sort); lists of strings are
   // copied directly, at a fraction of structuredClone's cost
-  const keys = goKeys(user.extra);
+  const keys = goSortedKeys(user.extra);
   if (keys.length > 0) {
     const extra: Record<string, string[]> = {};
     for (const k of keys) extra[k] = [...user.extra[k]!];
@@ -71,83 +47,16 @@ function sameStrings(a: string[] | undefined, b: string[] | undefined): boolean 
   return true;
 }
 
-/**
- * How a field of a Go struct is written: a string always (`""` when absent), or left out when
- * empty (omitempty: `""`, 0, an empty map or list), or when absent (a pointer); a map with its
- * keys sorted; a list of structs; null.
- */
-type Encoding = 'string' | 'string?' | 'number?' | 'pointer' | 'map?' | 'list?' | { list: Fields } | 'null';
-type Fields = ReadonlyArray<readonly [string, Encoding]>;
-
-const OWNER_REFERENCE: Fields = [
-  ['apiVersion', 'string'],
-  ['kind', 'string'],
-  ['name', 'string'],
-  ['uid', 'string'],
-  ['controller', 'pointer'],
-  ['blockOwnerDeletion', 'pointer'],
-];
-
-const MANAGED_FIELDS_ENTRY: Fields = [
-  ['manager', 'string?'],
-  ['operation', 'string?'],
-  ['apiVersion', 'string?'],
-  ['time', 'pointer'],
-  ['fieldsType', 'string?'],
-  ['fieldsV1', 'pointer'],
-  ['subresource', 'string?'],
-];
-
-/**
- * ObjectMeta in Go's field order, without what the create handler takes from a request's: the
- * system fields it wipes (rest.WipeObjectMetaSystemFields: uid, selfLink, creationTimestamp, left
- * a zero time, written null; deletionTimestamp, deletionGracePeriodSeconds) and the namespace of
- * a cluster-scoped kind (rest.EnsureObjectNamespaceMatchesRequestNamespace).
- */
-const OBJECT_META: Fields = [
-  ['name', 'string?'],
-  ['generateName', 'string?'],
-  ['resourceVersion', 'string?'],
-  ['generation', 'number?'],
-  ['creationTimestamp', 'null'],
-  ['labels', 'map?'],
-  ['annotations', 'map?'],
-  ['ownerReferences', { list: OWNER_REFERENCE }],
-  ['finalizers', 'list?'],
-  ['managedFields', { list: MANAGED_FIELDS_ENTRY }],
-];
-
-/** The JSON members of `obj` (decoded: no nulls) written as Go writes a struct of `fields`. */
-function goMembers(obj: Record<string, unknown>, fields: Fields): string[] {
-  const out: string[] = [];
-  for (const [name, encoding] of fields) {
-    const v = obj[name];
-    let json: string | undefined;
-    if (encoding === 'null') json = 'null';
-    else if (encoding === 'string') json = JSON.stringify(v ?? '');
-    else if (encoding === 'map?') {
-      const m = (v ?? {}) as Record<string, unknown>;
-      const keys = goKeys(m);
-      if (keys.length > 0) json = `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(m[k] ?? '')}`).join(',')}}`;
-    } else if (v === undefined || v === null || (encoding === 'string?' && v === '') || (encoding === 'number?' && v === 0)) {
-      // omitted
-    } else if (typeof encoding === 'object') {
-      if (Array.isArray(v) && v.length > 0) json = `[${v.map((item) => `{${goMembers((item ?? {}) as Record<string, unknown>, encoding.list).join(',')}}`).join(',')}]`;
-    } else if (encoding !== 'list?' || (Array.isArray(v) && v.length > 0)) {
-      json = JSON.stringify(v);
-    }
-    if (json !== undefined) out.push(`${JSON.stringify(name)}:${json}`);
-  }
-  return out;
-}
-
 const DEFAULT_METADATA = '{"creationTimestamp":null}';
 
-/** The metadata a TokenReview answer gives back: what the create handler leaves of the request's. */
-function answeredMetadata(meta: ObjectMeta | undefined): string {
+/**
+ * The metadata a TokenReview answer gives back: what the create handler leaves of the request's,
+ * without a namespace (a cluster-scoped kind, rest.EnsureObjectNamespaceMatchesRequestNamespace).
+ */
+function reviewMetadata(meta: ObjectMeta | undefined): string {
   // most reviews have none, or client-go's null creationTimestamp (decoded away)
   if (meta === undefined || Object.keys(meta).length === 0) return DEFAULT_METADATA;
-  return `{${goMembers(meta as Record<string, unknown>, OBJECT_META).join(',')}}`;
+  return JSON.stringify(answeredMetadata(meta, { namespace: undefined }));
 }
 
 const REVIEW_HEAD = `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${DEFAULT_METADATA},"spec":`;
@@ -170,7 +79,7 @@ export async function tokenReview(
   const token = spec.token ?? '';
   if (!token) throw badRequest('token is required for TokenReview in authentication');
   const requested = spec.audiences && spec.audiences.length > 0 ? spec.audiences : undefined;
-  const metadata = answeredMetadata(body.metadata);
+  const metadata = reviewMetadata(body.metadata);
   const head = metadata === DEFAULT_METADATA ? REVIEW_HEAD : `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${metadata},"spec":`;
   // TokenReviewSpec: token, then audiences (omitempty)
   const specJson = (): string => (requested ? `{"token":${JSON.stringify(token)},"audiences":${JSON.stringify(requested)}}` : `{"token":${JSON.stringify(token)}}`);

@@ -23,6 +23,7 @@ import { buildClaims, type ObjectRef, type SigningPool } from '@boundtoken/token
 import { goQuote } from '../authz/text.js';
 import type { Registry } from '../registry/registry.js';
 import { rfc3339 } from '../registry/registry.js';
+import { answeredMetadata } from '../registry/metadata.js';
 import type { OperationContext } from '../registry/types.js';
 import { isValidPathSegmentName } from '../registry/validation/names.js';
 import type { TokenConfig } from './config.js';
@@ -58,9 +59,6 @@ function checkObjectName(name: string): void {
   if (msgs.length > 0) throw badRequest(`Name parameter invalid: ${goQuote(name)}: ${msgs.join(';')}`);
 }
 
-/** Request metadata not answered back: wiped by the create handler (`rest.WipeObjectMetaSystemFields`) or set here. */
-const REPLACED_METADATA = new Set(['name', 'namespace', 'creationTimestamp', 'uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']);
-
 /**
  * Runs one TokenRequest. `body` is the decoded request; `ctx.user` is the caller. Returns the
  * response object and any `Warning` messages.
@@ -92,12 +90,7 @@ export async function createToken(
     kind: 'TokenRequest',
     apiVersion: 'authentication.k8s.io/v1',
     // the request's own metadata (labels, annotations, …) is answered back, as Kubernetes does
-    metadata: {
-      name,
-      namespace,
-      creationTimestamp: rfc3339(ctx.now),
-      ...Object.fromEntries(Object.entries(meta).filter(([k, v]) => !REPLACED_METADATA.has(k) && v != null)),
-    },
+    metadata: answeredMetadata(meta, { name, namespace, creationTimestamp: rfc3339(ctx.now) }),
     spec: {
       audiences,
       expirationSeconds,
