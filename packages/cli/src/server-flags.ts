@@ -3,7 +3,7 @@
  * commander command, read back as the server package's `ServerFlags`.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ServerFlags } from '@boundtoken/server';
+import { parseGoBool, type ServerFlags } from '@boundtoken/server';
 
 /** Repeatable flag; `split` also accepts comma-separated values (StringSlice semantics). */
 function collect(split: boolean) {
@@ -15,8 +15,9 @@ function collect(split: boolean) {
 
 /** Go's strconv.ParseBool, as pflag reads a bool flag; a bare flag is true. */
 export function parseBool(value: string | undefined): boolean {
-  if (value === undefined || ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  if (value === undefined) return true;
+  const parsed = parseGoBool(value);
+  if (parsed !== undefined) return parsed;
   throw new InvalidArgumentError(`strconv.ParseBool: parsing "${value}": invalid syntax`);
 }
 

@@ -10,4 +10,5 @@ export { bootstrapPki, mintKubeconfig, pkiPaths, writeAdminKubeconfig, servingSa
 export type { Pki, PkiPaths, MintOptions } from './pki/bootstrap.js';
 export { kubeconfigYaml } from './pki/kubeconfig.js';
 export { atomicWriteFileSync } from './util/atomic-write.js';
+export { parseGoBool } from './util/go-bool.js';
 export { TOKEN_REVIEW_STALENESS_MS } from './http/app.js';

@@ -4,6 +4,7 @@
  * one clear message (`OptionsError`) for the first problem found.
  */
 import { isIP } from 'node:net';
+import { goQuote } from './authz/text.js';
 import { goParseUrl } from './util/go-url.js';
 
 export type StorageBackend = 'sqlite' | 'memory' | 'etcd';
@@ -98,9 +99,9 @@ const NANOSECONDS: Record<string, bigint> = {
  */
 export function parseDurationSeconds(value: string, flag: string): number {
   const fail = (why: string): never => {
-    throw new OptionsError(`invalid argument ${JSON.stringify(value)} for "--${flag}" flag: time: ${why}`);
+    throw new OptionsError(`invalid argument ${goQuote(value)} for "--${flag}" flag: time: ${why}`);
   };
-  const invalid = `invalid duration ${JSON.stringify(value)}`;
+  const invalid = `invalid duration ${goQuote(value)}`;
   let s = value;
   let negative = false;
   if (s[0] === '-' || s[0] === '+') {
@@ -117,9 +118,9 @@ export function parseDurationSeconds(value: string, flag: string): number {
     s = s.slice(m[0].length);
     const unitLength = s.search(/[\d.]/);
     const unit = unitLength < 0 ? s : s.slice(0, unitLength);
-    if (unit === '') fail(`missing unit in duration ${JSON.stringify(value)}`);
+    if (unit === '') fail(`missing unit in duration ${goQuote(value)}`);
     const ns = NANOSECONDS[unit];
-    if (ns === undefined) fail(`unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(value)}`);
+    if (ns === undefined) fail(`unknown unit ${goQuote(unit)} in duration ${goQuote(value)}`);
     s = s.slice(unit.length);
     total += BigInt(whole || '0') * ns! + (fraction ? (BigInt(fraction) * ns!) / 10n ** BigInt(fraction.length) : 0n);
     if (total > 1n << 63n) fail(invalid);
@@ -132,7 +133,7 @@ function validateIssuer(iss: string): void {
   if (iss === '') throw new OptionsError('service-account-issuer should not be an empty string');
   if (iss.includes(':')) {
     const u = goParseUrl(iss);
-    if (!u.ok) throw new OptionsError(`service-account-issuer ${JSON.stringify(iss)} contained a ':' but was not a valid URL: ${u.error}`);
+    if (!u.ok) throw new OptionsError(`service-account-issuer ${goQuote(iss)} contained a ':' but was not a valid URL: ${u.error}`);
   }
 }
 

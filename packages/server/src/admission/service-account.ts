@@ -20,6 +20,7 @@ import {
 import { isMirrorPod, podSecretNames } from '../authz/pod-references.js';
 import type { ObjectCache } from '../cache/types.js';
 import { randomSuffix } from '../registry/registry.js';
+import { parseGoBool } from '../util/go-bool.js';
 import type { AdmissionPlugin, AdmissionRequest } from './types.js';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
@@ -30,8 +31,6 @@ export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 export const ENFORCE_MOUNTABLE_SECRETS_ANNOTATION = 'kubernetes.io/enforce-mountable-secrets';
 
 const PODS = { group: '', resource: 'pods' };
-/** The spellings Go's strconv.ParseBool reads as true; anything else is false or unparsable. */
-const PARSE_BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -80,7 +79,7 @@ function podOf(req: AdmissionRequest): Pod | undefined {
 
 function enforceMountableSecrets(sa: ServiceAccount): boolean {
   const value = sa.metadata?.annotations?.[ENFORCE_MOUNTABLE_SECRETS_ANNOTATION];
-  return value !== undefined && PARSE_BOOL_TRUE.has(value);
+  return value !== undefined && parseGoBool(value) === true;
 }
 
 type EnvContainer = Pick<Container, 'name' | 'env' | 'envFrom'>;

@@ -10,7 +10,7 @@
  * Violations throw 403 Forbidden with Kubernetes' messages.
  */
 import { forbidden, notFound } from '@boundtoken/api';
-import type { KubeObject, Node, Pod, StatusError } from '@boundtoken/api';
+import type { KubeObject, Node, Pod, StatusError, TokenRequest } from '@boundtoken/api';
 import type { AuthorizationAttributes } from '../auth/types.js';
 import type { ObjectCache } from '../cache/types.js';
 import { nodeIdentity, NODE_LEASE_NAMESPACE } from './node-authorizer.js';
@@ -292,8 +292,7 @@ export function createNodeRestriction(): NodeRestriction {
 
       function admitServiceAccount(): void {
         if (op !== 'CREATE' || attrs.subresource !== 'token') return;
-        const ref = (obj as { spec?: { boundObjectRef?: { apiVersion?: string; kind?: string; name?: string; uid?: string } | null } } | undefined)
-          ?.spec?.boundObjectRef;
+        const ref = (obj as TokenRequest | undefined)?.spec?.boundObjectRef;
         if (!ref || ref.apiVersion !== 'v1' || ref.kind !== 'Pod' || !ref.name) throw deny('node requested token not bound to a pod');
         if (!ref.uid) throw deny('node requested token with a pod binding without a uid');
         const pod = getPod(ref.name);

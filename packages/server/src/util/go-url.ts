@@ -6,10 +6,10 @@
  * kube-apiserver refuses, or the reverse.
  */
 
+import { goQuote } from '../authz/text.js';
+
 export type GoUrl = { ok: true; scheme: string } | { ok: false; error: string };
 
-/** Go's %q of a string (strconv.Quote) for the printable text of a flag. */
-const quote = (s: string): string => JSON.stringify(s);
 
 const isAlpha = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
@@ -35,11 +35,11 @@ function checkEscapes(s: string, host: boolean): string | undefined {
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === '%') {
-      if (!isHex(s[i + 1]) || !isHex(s[i + 2])) return `invalid URL escape ${quote(s.slice(i, i + 3))}`;
-      if (host && parseInt(s[i + 1]!, 16) < 8 && s.slice(i, i + 3) !== '%25') return `invalid URL escape ${quote(s.slice(i, i + 3))}`;
+      if (!isHex(s[i + 1]) || !isHex(s[i + 2])) return `invalid URL escape ${goQuote(s.slice(i, i + 3))}`;
+      if (host && parseInt(s[i + 1]!, 16) < 8 && s.slice(i, i + 3) !== '%25') return `invalid URL escape ${goQuote(s.slice(i, i + 3))}`;
       i += 2;
     } else if (host && c < '\x80' && !isAlpha(c) && !isDigit(c) && !`!$&'()*+,;=:[]<>"-_.~`.includes(c)) {
-      return `invalid character ${quote(c)} in host name`;
+      return `invalid character ${goQuote(c)} in host name`;
     }
   }
   return undefined;
@@ -52,10 +52,10 @@ function checkHost(host: string): string | undefined {
     const end = host.lastIndexOf(']');
     if (end < 0) return "missing ']' in host";
     const port = host.slice(end + 1);
-    if (!validOptionalPort(port)) return `invalid port ${quote(port)} after host`;
+    if (!validOptionalPort(port)) return `invalid port ${goQuote(port)} after host`;
   } else {
     const colon = host.lastIndexOf(':');
-    if (colon >= 0 && !validOptionalPort(host.slice(colon))) return `invalid port ${quote(host.slice(colon))} after host`;
+    if (colon >= 0 && !validOptionalPort(host.slice(colon))) return `invalid port ${goQuote(host.slice(colon))} after host`;
   }
   return checkEscapes(host, true);
 }
@@ -94,8 +94,8 @@ export function goParseUrl(raw: string): GoUrl {
   const hash = raw.indexOf('#');
   const [u, fragment] = hash < 0 ? [raw, undefined] : [raw.slice(0, hash), raw.slice(hash + 1)];
   const parsed = parse(u);
-  if (typeof parsed === 'string') return { ok: false, error: `parse ${quote(u)}: ${parsed}` };
+  if (typeof parsed === 'string') return { ok: false, error: `parse ${goQuote(u)}: ${parsed}` };
   const fragmentError = fragment === undefined ? undefined : checkEscapes(fragment, false);
-  if (fragmentError) return { ok: false, error: `parse ${quote(raw)}: ${fragmentError}` };
+  if (fragmentError) return { ok: false, error: `parse ${goQuote(raw)}: ${fragmentError}` };
   return { ok: true, scheme: parsed.scheme };
 }
