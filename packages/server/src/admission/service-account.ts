@@ -10,7 +10,6 @@
  */
 import {
   forbidden,
-  StatusError,
   type Container,
   type Pod,
   type PodSpec,
@@ -70,10 +69,13 @@ function setDeprecatedServiceAccount(spec: PodSpec): void {
   else delete spec.serviceAccount;
 }
 
-/** The pod of a request this plugin looks at (shouldIgnore): pods, main resource or ephemeralcontainers. */
+/**
+ * The pod of a request this plugin looks at (shouldIgnore): pods, the main resource. (Kubernetes
+ * also checks updates of pods/ephemeralcontainers, a subresource this server does not serve.)
+ */
 function podOf(req: AdmissionRequest): Pod | undefined {
   if (req.def.group !== '' || req.def.resource !== 'pods') return undefined;
-  if (req.subresource !== '' && req.subresource !== 'ephemeralcontainers') return undefined;
+  if (req.subresource !== '') return undefined;
   return req.object as Pod | undefined;
 }
 
@@ -135,16 +137,6 @@ function limitSecretReferences(sa: ServiceAccount, spec: PodSpec): string | unde
   return undefined;
 }
 
-/**
- * What Kubernetes answers for an error that is not a Status (responsewriters.ErrorToAPIStatus):
- * 500, no reason, the error's text as the message.
- */
-function plainError(message: string): StatusError {
-  const err = new StatusError(500, 'Unknown', message);
-  delete (err.status as { reason?: string }).reason;
-  return err;
-}
-
 export function serviceAccountAdmission(serviceAccounts: ObjectCache<ServiceAccount>): AdmissionPlugin {
   /** getServiceAccount: the cache, waiting a little for `default` (a namespace just created); 403 if missing. */
   async function lookup(req: AdmissionRequest, saName: string): Promise<ServiceAccount> {
@@ -174,28 +166,9 @@ export function serviceAccountAdmission(serviceAccounts: ObjectCache<ServiceAcco
     }
   }
 
-  /** limitEphemeralContainerSecretReferences (UPDATE of pods/ephemeralcontainers). */
-  async function limitEphemeralContainerSecretReferences(req: AdmissionRequest, pod: Pod): Promise<void> {
-    const spec = pod.spec ?? { containers: [] };
-    const saName = serviceAccountNameOf(spec);
-    if (!saName) {
-      throw forbidden(PODS, req.name, `no service account specified for pod ${req.namespace}/${pod.metadata?.name ?? ''}`);
-    }
-    const sa = await lookup(req, saName);
-    if (!enforceMountableSecrets(sa)) return;
-    const why = limitContainerSecretReferences('ephemeral container', spec.ephemeralContainers ?? [], mountableSecrets(sa), sa.metadata?.name ?? '');
-    // Kubernetes returns this one as a plain error, not a Forbidden
-    if (why) throw plainError(why);
-  }
-
   async function validate(req: AdmissionRequest): Promise<void> {
     const pod = podOf(req);
-    if (!pod) return;
-    if (req.operation === 'UPDATE' && req.subresource === 'ephemeralcontainers') {
-      await limitEphemeralContainerSecretReferences(req, pod);
-      return;
-    }
-    if (req.operation !== 'CREATE') return;
+    if (!pod || req.operation !== 'CREATE') return;
     if (isMirrorPod(pod)) {
       validateMirrorPod(req, pod);
       return;
