@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConfigMap, Pod, Secret, TokenRequest, Volume } from '@boundtoken/api';
-import { goQuote } from '../src/volumes/go-quote.ts';
 import { extractFieldPathAsString, formatMap } from '../src/volumes/fieldpath.ts';
 import { parseQuantity, quantityMilliValue, quantityValue } from '../src/volumes/quantity.ts';
 import { extractResourceValue } from '../src/volumes/resource.ts';
@@ -325,20 +324,6 @@ describe('downward API', () => {
     assert.equal(formatMap({ b: '2', a: '1' }), 'a="1"\nb="2"');
     assert.equal(formatMap({}), '');
   });
-
-  const quotes: [string, string][] = [
-    ['plain', '"plain"'],
-    ['a"b\\c', '"a\\"b\\\\c"'],
-    ['\x07\b\f\n\r\t\v', '"\\a\\b\\f\\n\\r\\t\\v"'],
-    ['\x00\x1f\x7f', '"\\x00\\x1f\\x7f"'],
-    ['héllo ✓ 日本', '"héllo ✓ 日本"'],
-    ['\u00a0\u200b', '"\\u00a0\\u200b"'],
-    ['😀', '"😀"'],
-    ['\u{e0001}', '"\\U000e0001"'],
-  ];
-  for (const [input, want] of quotes) {
-    test(`goQuote ${JSON.stringify(input)}`, () => assert.equal(goQuote(input), want));
-  }
 });
 
 describe('quantities', () => {

@@ -1,5 +1,6 @@
 export type * from './objects.js';
 export { goSortedKeys } from './go-order.js';
+export { goQuote, goQuoteList } from './go-quote.js';
 export {
   StatusError,
   isStatusError,

@@ -4,7 +4,7 @@
  * one clear message (`OptionsError`) for the first problem found.
  */
 import { isIP } from 'node:net';
-import { goQuote } from './authz/text.js';
+import { goQuote } from '@boundtoken/api';
 import { goParseUrl } from './util/go-url.js';
 
 export type StorageBackend = 'sqlite' | 'memory' | 'etcd';

@@ -13,7 +13,7 @@ import { TokenError } from './errors.js';
 import type { PublicKey } from './keys.js';
 import { DEFAULT_MAX_TOKEN_BYTES, type DecodedToken } from './parse.js';
 import { createJwsCore, intersectAudiences, type KeyResolver } from './verifier.js';
-import { goQuote } from './lib/go-json.js';
+import { goQuote } from '@boundtoken/api';
 
 export const LEGACY_ISSUER = 'kubernetes/serviceaccount';
 

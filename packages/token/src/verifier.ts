@@ -12,7 +12,7 @@ import { verify as cryptoVerify } from 'node:crypto';
 import type { TokenClaims } from './claims.js';
 import { TokenError } from './errors.js';
 import { ALGORITHMS, verifyPadding, type AlgorithmSpec } from './lib/algorithms.js';
-import { goQuote, goQuoteList } from './lib/go-json.js';
+import { goQuote, goQuoteList } from '@boundtoken/api';
 import type { PublicKey } from './keys.js';
 import { DEFAULT_MAX_TOKEN_BYTES, decodePart, parseHeader, parsePayload, splitToken, type DecodedToken, type JwsHeader } from './parse.js';
 

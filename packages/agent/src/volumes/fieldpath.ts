@@ -10,7 +10,7 @@
  */
 import type { Pod } from '@boundtoken/api';
 import { AgentError } from '../errors.js';
-import { goQuote } from './go-quote.js';
+import { goQuote } from '@boundtoken/api';
 
 /** `metadata.labels['key']` → [`metadata.labels`, `key`]; undefined when not subscripted. */
 export function splitMaybeSubscriptedPath(fieldPath: string): [string, string] | undefined {

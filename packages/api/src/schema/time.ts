@@ -3,6 +3,7 @@
  * UTC out (`2024-05-01T12:00:00Z`, seconds; MicroTime `2024-05-01T12:00:00.123456Z`), with Go's
  * `time.Parse` error wording.
  */
+import { goQuote } from '../go-quote.js';
 
 export const RFC3339 = '2006-01-02T15:04:05Z07:00';
 export const RFC3339_MICRO = '2006-01-02T15:04:05.000000Z07:00';
@@ -106,9 +107,4 @@ export function formatMicroTime(date: Date): string {
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
-}
-
-/** Go's strconv.Quote for the printable ASCII we produce (JSON string escaping is close enough). */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
 }

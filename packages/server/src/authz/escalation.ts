@@ -4,14 +4,14 @@
  * unless they are in `system:masters` or may `escalate` it; and may only bind a role whose rules they
  * hold, unless they may `bind` it. An aggregationRule needs cluster-admin-level rules.
  */
-import { badRequest, forbidden, notFound } from '@boundtoken/api';
+import { badRequest, forbidden, goQuote, goQuoteList, notFound } from '@boundtoken/api';
 import type { ClusterRole, ClusterRoleBinding, KubeObject, PolicyRule, Role, RoleBinding, RoleRef } from '@boundtoken/api';
 import { GROUP_MASTERS } from '../auth/types.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
 import { compactRules, compactString, covers } from './policy-compare.js';
 import { RBAC_GROUP } from './rbac.js';
 import type { RbacAuthorizer } from './rbac.js';
-import { aggregateMessages, goQuote, goQuoteList } from './text.js';
+import { aggregateMessages } from './text.js';
 
 export type RbacObject = Role | ClusterRole | RoleBinding | ClusterRoleBinding;
 

@@ -3,9 +3,8 @@
  * and Forbidden): `pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the
  * namespace "default"`, with the authorizers' reasons appended after `: `.
  */
-import { StatusError, forbidden } from '@boundtoken/api';
+import { StatusError, forbidden, goQuote } from '@boundtoken/api';
 import type { AuthorizationAttributes } from '../auth/types.js';
-import { goQuote } from './text.js';
 
 const sanitize = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

@@ -9,13 +9,12 @@
  *  - update only status.capacity/conditions of PVCs.
  * Violations throw 403 Forbidden with Kubernetes' messages.
  */
-import { forbidden, notFound } from '@boundtoken/api';
+import { forbidden, goQuote, notFound } from '@boundtoken/api';
 import type { KubeObject, Node, Pod, StatusError, TokenRequest } from '@boundtoken/api';
 import type { AuthorizationAttributes } from '../auth/types.js';
 import type { ObjectCache } from '../cache/types.js';
 import { nodeIdentity, NODE_LEASE_NAMESPACE } from './node-authorizer.js';
 import { MIRROR_POD_ANNOTATION, podConfigMapNames, podSecretNames } from './pod-references.js';
-import { goQuote } from './text.js';
 
 /**
  * Where the plugin reads existing pods and nodes: the informer caches (typed or generic; `namespace`

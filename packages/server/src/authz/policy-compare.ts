@@ -5,7 +5,7 @@
  */
 import type { PolicyRule } from '@boundtoken/api';
 import { trimTrailingStars } from './rule-match.js';
-import { goQuoteList } from './text.js';
+import { goQuoteList } from '@boundtoken/api';
 
 /** Splits a rule into rules of one group, one resource, one verb and at most one name (or one URL and verb). */
 export function breakdownRule(rule: PolicyRule): PolicyRule[] {

@@ -12,7 +12,8 @@ import type { PolicyRule, RoleRef, Subject } from '@boundtoken/api';
 import type { AuthorizationAttributes, Decision, UserInfo } from '../auth/types.js';
 import type { CacheHandler } from '../cache/types.js';
 import { ruleAllows } from './rule-match.js';
-import { aggregateMessages, goQuote } from './text.js';
+import { goQuote } from '@boundtoken/api';
+import { aggregateMessages } from './text.js';
 import { typedCache } from './types.js';
 import type {
   ClusterRoleBindingObject,

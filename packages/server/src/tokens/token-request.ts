@@ -9,6 +9,7 @@ import {
   conflict,
   field,
   internalError,
+  goQuote,
   invalid,
   notFound,
   type BoundObjectReference,
@@ -20,7 +21,6 @@ import {
   type TokenRequest,
 } from '@boundtoken/api';
 import { buildClaims, type ObjectRef, type SigningPool } from '@boundtoken/token';
-import { goQuote } from '../authz/text.js';
 import type { Registry } from '../registry/registry.js';
 import { rfc3339 } from '../registry/registry.js';
 import { answeredMetadata } from '../registry/metadata.js';

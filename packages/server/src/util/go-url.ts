@@ -6,7 +6,7 @@
  * kube-apiserver refuses, or the reverse.
  */
 
-import { goQuote } from '../authz/text.js';
+import { goQuote } from '@boundtoken/api';
 
 export type GoUrl = { ok: true; scheme: string } | { ok: false; error: string };
 

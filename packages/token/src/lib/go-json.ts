@@ -100,30 +100,3 @@ export function serializeSorted(value: object): string {
   const json = isSortedDeep(value) ? JSON.stringify(value) : stringifySorted(value)!;
   return goEscapes(json);
 }
-
-/** Go's `%q` for a string (strconv.Quote): printable characters kept, the rest escaped. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (c >= 0x20 && c < 0x7f) out += ch;
-    else if (c === 0x07) out += '\\a';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x0b) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd';
-    else if (c >= 0x80 && c < 0xa0) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
-
-/** Go's `%q` for a []string: `["a" "b"]`. */
-export function goQuoteList(list: readonly string[]): string {
-  return '[' + list.map(goQuote).join(' ') + ']';
-}

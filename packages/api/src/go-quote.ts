@@ -1,7 +1,8 @@
 /**
- * Go's `%q` / strconv.Quote for strings: a double-quoted literal with Go escape sequences. The
- * downward API formats label and annotation maps with it (`key="value"` lines), so the files hold
- * exactly what the kubelet writes.
+ * Go's `%q` / strconv.Quote for strings: a double-quoted literal with Go escape sequences. Kubernetes
+ * quotes names and values with it in error messages, and the kubelet in downward API files
+ * (`key="value"` lines); rendering them with JSON escapes instead would differ for control and
+ * non-printable characters.
  */
 const SIMPLE: Record<number, string> = {
   0x07: '\\a',
@@ -18,6 +19,7 @@ const SIMPLE: Record<number, string> = {
 // unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 
+/** `%q` of a string (strconv.Quote). */
 export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
@@ -36,4 +38,9 @@ export function goQuote(s: string): string {
 
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0');
+}
+
+/** `%q` of a []string: `["a" "b"]`. */
+export function goQuoteList(list: readonly string[]): string {
+  return `[${list.map(goQuote).join(' ')}]`;
 }
