@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { goQuote } from '@boundtoken/api';
-import { goParseUrl } from './util/go-url.js';
+import { goParseUrl } from '@boundtoken/token';
 
 export type StorageBackend = 'sqlite' | 'memory' | 'etcd';
 export type AuthorizationMode = 'Node' | 'RBAC' | 'AlwaysAllow';
@@ -173,7 +173,7 @@ export function resolveServerOptions(f: ServerFlags): ServerOptions {
   const seen = new Set<string>();
   for (const iss of issuers) {
     validateIssuer(iss);
-    if (seen.has(iss)) throw new OptionsError(`service-account-issuer "${iss}" is already specified`);
+    if (seen.has(iss)) throw new OptionsError(`service-account-issuer ${goQuote(iss)} is already specified`);
     seen.add(iss);
   }
   const jwksUri = f.serviceAccountJwksUri;
@@ -181,7 +181,7 @@ export function resolveServerOptions(f: ServerFlags): ServerOptions {
     const u = goParseUrl(jwksUri);
     if (!u.ok) throw new OptionsError(`service-account-jwks-uri must be a valid URL: ${u.error}`);
     if (u.scheme !== 'https') {
-      throw new OptionsError(`service-account-jwks-uri requires https scheme, parsed as: ${u.scheme + jwksUri.slice(u.scheme.length)}`);
+      throw new OptionsError(`service-account-jwks-uri requires https scheme, parsed as: ${u.text}`);
     }
   }
   let maxExp = 0;

@@ -5,7 +5,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDurationSeconds, resolveServerOptions, type ServerFlags } from '../src/index.js';
-import { goParseUrl } from '../src/util/go-url.js';
 
 const resolve = (flags: ServerFlags) => resolveServerOptions(flags).serviceAccount;
 const FLAG = 'service-account-max-token-expiration';
@@ -99,14 +98,6 @@ describe('issuers and the JWKS URI (url.Parse)', () => {
     assert.throws(() => resolve({ serviceAccountJwksUri: 'foo' }), { message: 'service-account-jwks-uri requires https scheme, parsed as: foo' });
     assert.throws(() => resolve({ serviceAccountJwksUri: 'HTTP://a.com/jwks' }), { message: 'service-account-jwks-uri requires https scheme, parsed as: http://a.com/jwks' });
     assert.throws(() => resolve({ serviceAccountJwksUri: 'https://a b/' }), { message: 'service-account-jwks-uri must be a valid URL: parse "https://a b/": invalid character " " in host name' });
-  });
-
-  test('goParseUrl: fragments, opaque URLs, user info', () => {
-    assert.deepEqual(goParseUrl('HTTPS://a.com/x?q#frag'), { ok: true, scheme: 'https' });
-    assert.deepEqual(goParseUrl('mailto:a b'), { ok: true, scheme: 'mailto' });
-    assert.deepEqual(goParseUrl('https://user:pw@a.com'), { ok: true, scheme: 'https' });
-    assert.deepEqual(goParseUrl('https://a.com#%zz'), { ok: false, error: 'parse "https://a.com#%zz": invalid URL escape "%zz"' });
-    assert.deepEqual(goParseUrl('https://us er@a.com'), { ok: false, error: 'parse "https://us er@a.com": net/url: invalid userinfo' });
   });
 });
 

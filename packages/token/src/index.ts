@@ -70,3 +70,4 @@ export {
 } from './legacy.js';
 export { jwksDocument, parseJwks } from './jwks.js';
 export { openIdConfiguration, discoveryJwksUri, OPENID_CONFIG_PATH, JWKS_PATH } from './oidc.js';
+export { goParseUrl, type GoUrl } from './lib/go-url.js';

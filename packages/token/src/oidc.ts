@@ -5,6 +5,7 @@
  */
 import { DiscoveryError } from './errors.js';
 import { goJsonString } from './lib/go-json.js';
+import { goParseUrl } from './lib/go-url.js';
 import type { PublicKey } from './keys.js';
 
 export const OPENID_CONFIG_PATH = '/.well-known/openid-configuration';
@@ -14,21 +15,18 @@ function invalid(message: string): DiscoveryError {
   return new DiscoveryError('ERR_DISCOVERY_INVALID', message);
 }
 
-function parseUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The issuer must be an https URL without query or fragment (the OIDC spec's requirement). */
+/**
+ * The issuer must be an https URL without query or fragment (the OIDC spec's requirement), read
+ * with Go's url.Parse as kube-apiserver reads it: `https://a:99999` passes, `https://a?` has an
+ * empty query.
+ */
 function checkIssuer(issuer: string): void {
   if (issuer === '') throw invalid('empty issuer URL');
-  const u = parseUrl(issuer);
-  if (u === undefined || u.protocol !== 'https:') throw invalid(`issuer URL must use https scheme, got: ${issuer}`);
-  if (u.search !== '' || issuer.includes('?')) throw invalid(`issuer URL may not include a query, got: ${issuer}`);
-  if (u.hash !== '' || issuer.includes('#')) throw invalid(`issuer URL may not include a fragment, got: ${issuer}`);
+  const u = goParseUrl(issuer);
+  if (!u.ok) throw invalid(u.error);
+  if (u.scheme !== 'https') throw invalid(`issuer URL must use https scheme, got: ${issuer}`);
+  if (u.rawQuery !== '') throw invalid(`issuer URL may not include a query, got: ${issuer}`);
+  if (u.fragment !== '') throw invalid(`issuer URL may not include a fragment, got: ${issuer}`);
 }
 
 /** Host and optional port, nothing else: what Go's url.URL{Host: …} round-trips unchanged. */
@@ -51,8 +49,9 @@ export function discoveryJwksUri(opts: { issuer: string; jwksUri?: string; exter
   }
   checkIssuer(opts.issuer);
   if (jwksUri !== '') {
-    const u = parseUrl(jwksUri);
-    if (u === undefined || u.protocol !== 'https:') throw invalid(`jwksURI requires https scheme, parsed as: ${jwksUri}`);
+    const u = goParseUrl(jwksUri);
+    if (!u.ok) throw invalid(u.error);
+    if (u.scheme !== 'https') throw invalid(`jwksURI requires https scheme, parsed as: ${u.text}`);
     return jwksUri;
   }
   const uri = `https://${externalAddress}${JWKS_PATH}`;

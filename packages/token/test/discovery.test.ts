@@ -73,6 +73,24 @@ describe('jwks_uri and issuer validation', () => {
       );
     });
   }
+  test("issuers as Go's url.Parse reads them: a port WHATWG refuses, an empty query or fragment", () => {
+    for (const issuer of ['https://issuer.example.com:99999', 'https://issuer.example.com?', 'https://issuer.example.com#', 'HTTPS://issuer.example.com']) {
+      assert.equal(discoveryJwksUri({ issuer, externalAddress: 'a' }), 'https://a/openid/v1/jwks', issuer);
+      assert.ok(openIdConfiguration({ issuer, jwksUri: d.jwksUri, keys }).startsWith(`{"issuer":${JSON.stringify(issuer)},`), issuer);
+    }
+  });
+  const goErrors: Array<[Parameters<typeof discoveryJwksUri>[0], string]> = [
+    [{ issuer: 'https://issuer.example.com??', externalAddress: 'a' }, 'issuer URL may not include a query, got: https://issuer.example.com??'],
+    [{ issuer: 'https://issuer example.com', externalAddress: 'a' }, 'parse "https://issuer example.com": invalid character " " in host name'],
+    [{ issuer: 'https://issuer.example.com#%zz', externalAddress: 'a' }, 'parse "https://issuer.example.com#%zz": invalid URL escape "%zz"'],
+    [{ issuer: d.issuer, jwksUri: 'https://keys example.com/jwks' }, 'parse "https://keys example.com/jwks": invalid character " " in host name'],
+    [{ issuer: d.issuer, jwksUri: 'HTTP://keys.example.com/jwks' }, 'jwksURI requires https scheme, parsed as: http://keys.example.com/jwks'],
+  ];
+  for (const [opts, message] of goErrors) {
+    test(`refuses ${opts.issuer} ${opts.jwksUri ?? ''} with kube-apiserver's message`, () => {
+      assert.throws(() => discoveryJwksUri(opts), (err: unknown) => err instanceof DiscoveryError && err.code === 'ERR_DISCOVERY_INVALID' && err.message === message);
+    });
+  }
   test('openIdConfiguration validates the issuer too', () => {
     assert.throws(() => openIdConfiguration({ issuer: 'http://x', jwksUri: d.jwksUri, keys }), DiscoveryError);
   });

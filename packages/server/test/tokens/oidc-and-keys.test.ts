@@ -158,6 +158,33 @@ describe('--external-hostname', () => {
   });
 });
 
+describe("issuers read as Go's url.Parse reads them", () => {
+  test('a port above 65535 (which WHATWG URL refuses) or an empty query: discovery served', async () => {
+    for (const issuer of ['https://issuer.example.com:99999', 'https://issuer.example.com?']) {
+      const ts = await startTestServer({ flags: { serviceAccountIssuer: [issuer] } });
+      try {
+        const res = await ts.admin.get('/.well-known/openid-configuration');
+        assert.equal(res.status, 200, issuer);
+        assert.equal(res.json().issuer, issuer);
+        const token = await mint(ts.admin, await ts.namespace('gourl'));
+        assert.equal(jwtPayload(token).iss, issuer);
+        assert.equal((await review(ts.admin, token)).authenticated, true, issuer);
+      } finally {
+        await ts.close();
+      }
+    }
+  });
+  test('a query: discovery off, tokens still work', async () => {
+    const ts = await startTestServer({ flags: { serviceAccountIssuer: ['https://issuer.example.com?x=1'] } });
+    try {
+      assert.equal((await ts.admin.get('/.well-known/openid-configuration')).status, 404);
+      assert.equal((await review(ts.admin, await mint(ts.admin, await ts.namespace('gourl')))).authenticated, true);
+    } finally {
+      await ts.close();
+    }
+  });
+});
+
 describe('a non-URL issuer and a maximum token lifetime', () => {
   let ts: TestServer;
   before(async () => {

@@ -1,15 +1,27 @@
 /**
- * Go's `net/url.Parse`, as far as kube-apiserver's flag validation depends on it: whether a string
- * parses, Go's error text when it does not (`parse "<url>": <reason>`), and the scheme. WHATWG's
+ * Go's `net/url.Parse`, as far as kube-apiserver's issuer and JWKS URI checks depend on it (flag
+ * validation, and whether OIDC discovery is served): whether a string parses, Go's error text when
+ * it does not (`parse "<url>": <reason>`), the scheme, the raw query and the fragment. WHATWG's
  * `new URL` disagrees in both directions (it trims spaces, which Go refuses in a host, and refuses
- * a port above 65535, which Go accepts), so flags validated with it would start a server that
- * kube-apiserver refuses, or the reverse.
+ * a port above 65535, which Go accepts), so checks made with it would start a server, or serve
+ * discovery, where kube-apiserver does not, or the reverse.
  */
 
 import { goQuote } from '@boundtoken/api';
 
-export type GoUrl = { ok: true; scheme: string } | { ok: false; error: string };
-
+export type GoUrl =
+  | {
+      ok: true;
+      /** Lower-cased, as url.Parse leaves it. */
+      scheme: string;
+      /** `RawQuery`: after the first `?` (empty for none, and for a lone trailing `?`). */
+      rawQuery: string;
+      /** After the `#`, still escaped: empty exactly when Go's `Fragment` is. */
+      fragment: string;
+      /** The URL with its scheme lower-cased: what `u.String()` prints for URLs in normal form. */
+      text: string;
+    }
+  | { ok: false; error: string };
 
 const isAlpha = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
@@ -60,20 +72,21 @@ function checkHost(host: string): string | undefined {
   return checkEscapes(host, true);
 }
 
-function parse(raw: string): { scheme: string } | string {
+function parse(raw: string): { scheme: string; rawQuery: string } | string {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) return 'net/url: invalid control character in URL';
   }
-  if (raw === '*') return { scheme: '' };
+  if (raw === '*') return { scheme: '', rawQuery: '' };
   const split = splitScheme(raw);
   if (typeof split === 'string') return split;
   const scheme = split.scheme.toLowerCase();
   let rest = split.rest;
   const q = rest.indexOf('?');
+  const rawQuery = q < 0 ? '' : rest.slice(q + 1);
   if (q >= 0) rest = rest.slice(0, q);
   if (!rest.startsWith('/')) {
-    if (scheme !== '') return { scheme }; // opaque: "mailto:x"
+    if (scheme !== '') return { scheme, rawQuery }; // opaque: "mailto:x"
     if (rest.split('/', 1)[0]!.includes(':')) return 'first path segment in URL cannot contain colon';
   }
   if (rest.startsWith('//') && (scheme !== '' || !rest.startsWith('///'))) {
@@ -86,7 +99,7 @@ function parse(raw: string): { scheme: string } | string {
     if (hostError) return hostError;
     if (at >= 0 && !/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(authority.slice(0, at))) return 'net/url: invalid userinfo';
   }
-  return checkEscapes(rest, false) ?? { scheme };
+  return checkEscapes(rest, false) ?? { scheme, rawQuery };
 }
 
 /** `url.Parse(raw)`: the lower-cased scheme, or Go's error text. */
@@ -97,5 +110,6 @@ export function goParseUrl(raw: string): GoUrl {
   if (typeof parsed === 'string') return { ok: false, error: `parse ${goQuote(u)}: ${parsed}` };
   const fragmentError = fragment === undefined ? undefined : checkEscapes(fragment, false);
   if (fragmentError) return { ok: false, error: `parse ${goQuote(raw)}: ${fragmentError}` };
-  return { ok: true, scheme: parsed.scheme };
+  const { scheme, rawQuery } = parsed;
+  return { ok: true, scheme, rawQuery, fragment: fragment ?? '', text: scheme + raw.slice(scheme.length) };
 }
