@@ -86,6 +86,13 @@ function leewayEnd(obj: { metadata?: { deletionTimestamp?: string } }): number {
 
 class AuthError extends Error {}
 
+type CacheKind = keyof TokenCaches;
+
+/** What a cached result depends on: one object of one informer cache (`pods/ns/name`). */
+function depKey(kind: CacheKind, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
 interface Authenticated {
   result: AuthenticationResult;
   expires: number;
@@ -141,12 +148,10 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
       s.add(key);
     }
   };
-  const unsubscribe = (['serviceAccounts', 'pods', 'secrets', 'nodes'] as const).map((kind) =>
-    (caches[kind] as ObjectCache).subscribe({
-      update: (obj) => invalidate(`${kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`),
-      delete: (obj) => invalidate(`${kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`),
-    }),
-  );
+  const unsubscribe = (['serviceAccounts', 'pods', 'secrets', 'nodes'] as const).map((kind) => {
+    const changed = (obj: KubeObject): void => invalidate(depKey(kind, obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
+    return (caches[kind] as ObjectCache).subscribe({ update: changed, delete: changed });
+  });
 
   function serviceAccount(namespace: string, name: string, uid: string | undefined, nowMs: number): ServiceAccount {
     const sa = caches.serviceAccounts.get(namespace, name);
@@ -164,24 +169,25 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
     const c = v.claims as TokenClaims;
     const k = c['kubernetes.io'];
     const ns = k.namespace;
-    const deps = [`serviceAccounts/${ns}/${k.serviceaccount.name}`];
+    const deps = [depKey('serviceAccounts', ns, k.serviceaccount.name)];
     let expires = Math.min(nowMs + SUCCESS_TTL_MS, (c.exp + 60) * 1000);
     const sa = serviceAccount(ns, k.serviceaccount.name, k.serviceaccount.uid, nowMs);
     expires = Math.min(expires, leewayEnd(sa));
     /** claims.go's checks of a bound object, in its order: there, its UID, then its deletion. */
-    const bound = <T extends KubeObject>(what: 'secret' | 'pod' | 'node', obj: T | undefined, ref: ObjectRef, dep: string): void => {
+    const bound = (what: 'secret' | 'pod' | 'node', kind: CacheKind, namespace: string, ref: ObjectRef): void => {
+      const obj = caches[kind].get(namespace, ref.name);
       if (!obj) throw new AuthError(INVALIDATED);
       if (obj.metadata?.uid !== ref.uid) {
         throw new AuthError(`${what} UID (${obj.metadata?.uid}) does not match service account ${what} ref claim (${ref.uid ?? ''})`);
       }
       if (deletedTooLong(obj, nowMs)) throw new AuthError(INVALIDATED);
-      deps.push(dep);
+      deps.push(depKey(kind, namespace, ref.name));
       expires = Math.min(expires, leewayEnd(obj));
     };
-    if (k.secret) bound('secret', caches.secrets.get(ns, k.secret.name), k.secret, `secrets/${ns}/${k.secret.name}`);
+    if (k.secret) bound('secret', 'secrets', ns, k.secret);
     // with a pod, its node is only copied from the claim (informational), not looked up
-    if (k.pod) bound('pod', caches.pods.get(ns, k.pod.name), k.pod, `pods/${ns}/${k.pod.name}`);
-    else if (k.node) bound('node', caches.nodes.get('', k.node.name), k.node, `nodes//${k.node.name}`);
+    if (k.pod) bound('pod', 'pods', ns, k.pod);
+    else if (k.node) bound('node', 'nodes', '', k.node);
     if (k.warnafter !== undefined && nowMs / 1000 > k.warnafter) {
       o.onStale?.(c.sub, Math.floor(nowMs / 1000 - k.warnafter));
     }
@@ -197,7 +203,7 @@ export function createServiceAccountAuthenticator(o: ServiceAccountAuthenticator
   function authenticateLegacy(token: string, audiences: string[] | undefined, nowMs: number): Authenticated {
     const v = legacy.verify(token, audiences && audiences.length > 0 ? audiences : undefined);
     const { namespace, name, uid } = v.serviceAccount;
-    const deps = [`serviceAccounts/${namespace}/${name}`, `secrets/${namespace}/${v.secretName}`];
+    const deps = [depKey('serviceAccounts', namespace, name), depKey('secrets', namespace, v.secretName)];
     let expires = nowMs + SUCCESS_TTL_MS;
     let warnings: readonly string[] | undefined;
     if (config.lookup) {

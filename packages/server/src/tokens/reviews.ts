@@ -59,7 +59,12 @@ function reviewMetadata(meta: ObjectMeta | undefined): string {
   return JSON.stringify(answeredMetadata(meta, { namespace: undefined }));
 }
 
-const REVIEW_HEAD = `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${DEFAULT_METADATA},"spec":`;
+/** A TokenReview answer up to its spec, with `metadata` (JSON). */
+function reviewHead(metadata: string): string {
+  return `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${metadata},"spec":`;
+}
+
+const REVIEW_HEAD = reviewHead(DEFAULT_METADATA);
 
 /**
  * Reviews `body.spec.token`, as kube-apiserver does (tokenreview/storage.go): the token is read
@@ -80,7 +85,7 @@ export async function tokenReview(
   if (!token) throw badRequest('token is required for TokenReview in authentication');
   const requested = spec.audiences && spec.audiences.length > 0 ? spec.audiences : undefined;
   const metadata = reviewMetadata(body.metadata);
-  const head = metadata === DEFAULT_METADATA ? REVIEW_HEAD : `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":${metadata},"spec":`;
+  const head = metadata === DEFAULT_METADATA ? REVIEW_HEAD : reviewHead(metadata);
   // TokenReviewSpec: token, then audiences (omitempty)
   const specJson = (): string => (requested ? `{"token":${JSON.stringify(token)},"audiences":${JSON.stringify(requested)}}` : `{"token":${JSON.stringify(token)}}`);
   // the token is authenticated without the request's context (storage.go's fake request): what
