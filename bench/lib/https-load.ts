@@ -64,7 +64,7 @@ function ticksPerSecond(): number {
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far; 0 when unknown. */
-export function processCpuSeconds(pid: number): number {
+function processCpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -4,6 +4,7 @@
  * the key bootstrapped in the data directory and `https://kubernetes.default.svc.cluster.local`.
  */
 import { readFileSync } from 'node:fs';
+import { goQuote } from '@boundtoken/api';
 import { loadPublicKeys, loadSigningKey, type PublicKey, type SigningKey } from '@boundtoken/token';
 import { DEFAULT_ISSUER, OptionsError, type ServerOptions } from '../options.js';
 import { EXPIRATION_EXTENSION_SECONDS, WARN_ONLY_BOUND_TOKEN_EXPIRATION_SECONDS } from './token-request.js';
@@ -73,7 +74,7 @@ export function loadTokenConfig(opts: ServerOptions, bootstrappedKeyPem: string)
   let publicKeys: PublicKey[];
   if (sa.keyFiles.length > 0) {
     // every key of every file, repeats included, as kube-apiserver lists them in the JWKS
-    publicKeys = sa.keyFiles.flatMap((f) => readKeys(f, 'public', `failed to parse key file ${JSON.stringify(f)}`, loadPublicKeys));
+    publicKeys = sa.keyFiles.flatMap((f) => readKeys(f, 'public', `failed to parse key file ${goQuote(f)}`, loadPublicKeys));
     if (!publicKeys.some((k) => k.kid === signingKey.kid)) {
       warnings.push(
         `the signing key (kid ${signingKey.kid}) is not among the --service-account-key-file keys: tokens this server issues will not verify`,

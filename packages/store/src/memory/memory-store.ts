@@ -40,7 +40,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   return new MemoryStore(retain);
 }
 
-
 class MemoryStore implements Store {
   readonly backend = 'memory';
   readonly #retain: number;
@@ -178,7 +177,6 @@ class MemoryStore implements Store {
   #checkOpen(): void {
     if (this.#closed) throw storeClosed();
   }
-
 
   /** The live record of `key`, if the key exists. */
   #current(key: string): LogRecord | undefined {
