@@ -25,6 +25,18 @@ export function createEventRecorder(
   // occurrence is being written finds it and counts, instead of creating a second Event
   let tail: Promise<void> = Promise.resolve();
   let pending = 0;
+  let lastStamp = 0n;
+  /**
+   * The name's suffix: the time in nanoseconds as hex, as client-go's `%x` of UnixNano — the
+   * milliseconds we have, a random part below them (replicas recording at once), and never the
+   * same twice here (two Events in one nanosecond would be an AlreadyExists and one lost).
+   */
+  const stamp = (now: Date): string => {
+    let ns = BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6));
+    if (ns <= lastStamp) ns = lastStamp + 1n;
+    lastStamp = ns;
+    return ns.toString(16);
+  };
   return {
     record(obj, type, reason, message) {
       const def = registry.def('', 'events');
@@ -49,7 +61,7 @@ export function createEventRecorder(
             seen.at = now.getTime();
             return;
           }
-          const name = `${obj.metadata?.name}.${(now.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
+          const name = `${obj.metadata?.name}.${stamp(now)}`;
           const event: Event = {
             apiVersion: 'v1',
             kind: 'Event',

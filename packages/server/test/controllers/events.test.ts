@@ -102,6 +102,17 @@ describe('event recorder', () => {
     assert.deepEqual(s.events('work').map((e) => e.count), [1, 1, 1, 1]);
   });
 
+  test('many Events about one object at the same instant each get their own name', async () => {
+    const s = await setup();
+    // names were ms × 10^6 + a random part in a double, exact only to 256 ns: at one instant,
+    // 300 names collided almost surely (AlreadyExists, the Event lost)
+    for (let i = 0; i < 300; i++) s.recorder.record(pod('p1'), 'Warning', 'FailedMount', `attempt ${i}`);
+    await until('300 events', () => s.events('work').length === 300 || s.errors.length > 0);
+    assert.deepEqual(s.errors, []);
+    assert.equal(new Set(s.events('work').map((e) => e.metadata!.name)).size, 300);
+    for (const e of s.events('work')) assert.match(e.metadata!.name!, /^p1\.[0-9a-f]+$/);
+  });
+
   test('a repeat after ten minutes, or after the Event was deleted, is a new Event', async () => {
     const s = await setup();
     s.recorder.record(pod('p1'), 'Normal', 'Scheduled', 'assigned');
