@@ -84,6 +84,8 @@ function route(req: IncomingMessage, o: LeanOptions): 'get' | 'body' | undefined
   return 'body';
 }
 
+const DRAIN_LIMIT_FACTOR = 4;
+
 /**
  * A body over the limit, but not absurdly so, is read to its end before Fastify answers 413 and
  * closes the connection: a client still writing it would otherwise see the connection reset
@@ -93,8 +95,6 @@ function drainFirst(req: IncomingMessage, o: LeanOptions): boolean {
   const n = Number(req.headers['content-length']);
   return n > o.bodyLimit && n <= DRAIN_LIMIT_FACTOR * o.bodyLimit;
 }
-
-const DRAIN_LIMIT_FACTOR = 4;
 
 function requestOf(req: IncomingMessage, body: Buffer | undefined): ApiRequest {
   return { method: req.method!, url: req.url!, headers: req.headers, socket: req.socket, body };

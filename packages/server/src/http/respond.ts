@@ -1,5 +1,5 @@
 /** Writing responses: JSON bodies, `Warning` headers, `Status` errors, Tables. */
-import { internalError, isStatusError, type KubeObject, type StatusError } from '@boundtoken/api';
+import { badRequest, internalError, isStatusError, requestEntityTooLarge, unsupportedMediaType, type KubeObject, type StatusError } from '@boundtoken/api';
 import type { ResourceDef } from '../registry/types.js';
 import type { ApiReply } from './exchange.js';
 
@@ -19,26 +19,12 @@ export function sendJson(reply: ApiReply, code: number, body: unknown, warnings:
 export function asStatusError(err: unknown): StatusError {
   if (isStatusError(err)) return err;
   const e = err as { code?: string; statusCode?: number; message?: string };
-  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return internalErrorWithCode(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-  }
-  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return internalErrorWithCode(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
-  }
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return requestEntityTooLarge('limit is 3145728');
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return unsupportedMediaType();
   if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e?.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
-    return internalErrorWithCode(400, 'BadRequest', e.message ?? 'bad request body');
+    return badRequest(e.message ?? 'bad request body');
   }
   return internalError(err);
-}
-
-function internalErrorWithCode(code: number, reason: 'RequestEntityTooLarge' | 'UnsupportedMediaType' | 'BadRequest', message: string): StatusError {
-  const err = internalError(message);
-  const status = err.status as { code: number; reason: string; message: string; details?: unknown };
-  status.code = code;
-  status.reason = reason;
-  status.message = message;
-  delete status.details;
-  return err;
 }
 
 export function sendStatusError(reply: ApiReply, err: StatusError, warnings: string[] = []): ApiReply {
