@@ -3,7 +3,7 @@
  * `/.well-known/openid-configuration` and `/openid/v1/jwks` documents, or the reason they are not
  * served (a non-URL issuer such as `kubernetes.default.svc`, exactly as kube-apiserver behaves).
  */
-import { discoveryJwksUri, jwksDocument, openIdConfiguration } from '@boundtoken/token';
+import { discoveryJwksUri, JWKS_PATH, jwksDocument, OPENID_CONFIG_PATH, openIdConfiguration } from '@boundtoken/token';
 import type { TokenConfig } from './config.js';
 
 export interface OidcDocuments {
@@ -15,8 +15,8 @@ export interface OidcDocuments {
 export const OIDC_CACHE_CONTROL = 'public, max-age=3600';
 
 /** Where the documents are served, each also with a trailing slash (kubernetes#117455). */
-export const OIDC_CONFIGURATION_PATHS = ['/.well-known/openid-configuration', '/.well-known/openid-configuration/'] as const;
-export const OIDC_JWKS_PATHS = ['/openid/v1/jwks', '/openid/v1/jwks/'] as const;
+export const OIDC_CONFIGURATION_PATHS = [OPENID_CONFIG_PATH, `${OPENID_CONFIG_PATH}/`] as const;
+export const OIDC_JWKS_PATHS = [JWKS_PATH, `${JWKS_PATH}/`] as const;
 
 export function renderOidc(config: TokenConfig, externalAddress: string): { docs?: OidcDocuments; reason?: string } {
   try {
