@@ -5,11 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
 import { INVALID_TOKEN_WITH_SPACE_WARNING } from '../../src/auth/authenticate.js';
 import { createCA, issueCertificate } from '../../src/pki/certs.js';
 import { Client, type Response } from '../support/http.js';
-import { nodeManifest, podManifest, startTestServer, type TestServer } from '../support/server.js';
+import { certificateExtra, nodeManifest, podManifest, startTestServer, type TestServer } from '../support/server.js';
 
 const WHOAMI = '/apis/authentication.k8s.io/v1/selfsubjectreviews';
 const UNAUTHORIZED = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };
@@ -18,12 +17,6 @@ async function whoami(c: Client, headers?: Record<string, string>): Promise<any>
   const res = await c.post(WHOAMI, {}, headers ? { headers } : {});
   assert.equal(res.status, 201, res.text);
   return res.json().status.userInfo;
-}
-
-/** The `credential-id` extra of a client certificate: `X509SHA256=` and the hex SHA-256 of its DER. */
-function x509CredentialId(certPem: string): Record<string, string[]> {
-  const hex = new X509Certificate(certPem).fingerprint256.replaceAll(':', '').toLowerCase();
-  return { 'authentication.kubernetes.io/credential-id': [`X509SHA256=${hex}`] };
 }
 
 /** GET `path` from `ts` with a client certificate issued by a CA the server does not trust. */
@@ -51,12 +44,12 @@ describe('authentication (anonymous off)', () => {
     assert.deepEqual(await whoami(ts.admin), {
       username: 'admin',
       groups: ['system:masters', 'system:authenticated'],
-      extra: x509CredentialId(ts.handle.pki.admin.certPem),
+      extra: certificateExtra(ts.handle.pki.admin.certPem),
     });
     const pair = await issueCertificate(ts.handle.pki.ca, { commonName: 'alice', organizations: ['dev', 'ops'], client: true });
     const alice = new Client(ts.url, { ca: ts.handle.pki.ca.certPem, cert: pair.certPem, key: pair.keyPem });
     try {
-      assert.deepEqual(await whoami(alice), { username: 'alice', groups: ['dev', 'ops', 'system:authenticated'], extra: x509CredentialId(pair.certPem) });
+      assert.deepEqual(await whoami(alice), { username: 'alice', groups: ['dev', 'ops', 'system:authenticated'], extra: certificateExtra(pair.certPem) });
     } finally {
       alice.close();
     }

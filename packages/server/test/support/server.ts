@@ -2,6 +2,7 @@
  * One in-process server per test file: memory store, a random loopback port, a throwaway data
  * directory, a silent log, and HTTPS clients for the identities the tests need.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,12 @@ export function nodeManifest(name: string, extra: { ready?: boolean; labels?: Re
       addresses: [{ type: 'InternalIP', address: '10.0.0.1' }],
     },
   };
+}
+
+/** The user extra of a client certificate: `credential-id` `X509SHA256=` and the hex SHA-256 of its DER. */
+export function certificateExtra(certPem: string): Record<string, string[]> {
+  const hex = new X509Certificate(certPem).fingerprint256.replaceAll(':', '').toLowerCase();
+  return { 'authentication.kubernetes.io/credential-id': [`X509SHA256=${hex}`] };
 }
 
 /** Decodes a JWT's payload (no verification). */

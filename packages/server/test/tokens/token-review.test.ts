@@ -6,13 +6,13 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { encodeProtobufObject } from '@boundtoken/api/protobuf';
 import { createSigner, loadSigningKey } from '@boundtoken/token';
 import { forgedTokenCorpus } from '@boundtoken/token/testing';
 import type { Client } from '../support/http.js';
-import { jwtPayload, nodeManifest, podManifest, startTestServer, waitFor, type TestServer } from '../support/server.js';
+import { certificateExtra, jwtPayload, nodeManifest, podManifest, startTestServer, waitFor, type TestServer } from '../support/server.js';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
@@ -77,12 +77,6 @@ async function plant(key: string, change: (obj: any) => void): Promise<void> { /
 
 function ago(seconds: number): string {
   return new Date(Math.floor(Date.now() / 1000) * 1000 - seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** The admin certificate's extra: its SHA-256 as the credential id. */
-function adminExtra(): Record<string, string[]> {
-  const hex = new X509Certificate(ts.handle.pki.admin.certPem).fingerprint256.replaceAll(':', '').toLowerCase();
-  return { [`${EXTRA}/credential-id`]: [`X509SHA256=${hex}`] };
 }
 
 /** Mints a token with the server's clock set `offsetSeconds` from now (negative: in the past). */
@@ -480,7 +474,7 @@ describe('SelfSubjectReview', () => {
         kind: 'SelfSubjectReview',
         apiVersion: `authentication.k8s.io/${version}`,
         metadata: { creationTimestamp: body.metadata.creationTimestamp },
-        status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'], extra: adminExtra() } },
+        status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'], extra: certificateExtra(ts.handle.pki.admin.certPem) } },
       });
     });
   }
@@ -520,7 +514,7 @@ describe('protobuf bodies', () => {
       kind: 'SelfSubjectReview',
       apiVersion: 'authentication.k8s.io/v1beta1',
       metadata: { creationTimestamp: ssrBody.metadata.creationTimestamp },
-      status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'], extra: adminExtra() } },
+      status: { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'], extra: certificateExtra(ts.handle.pki.admin.certPem) } },
     });
 
     const ns = await ts.namespace('pbreview');
